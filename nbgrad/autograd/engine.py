@@ -1,0 +1,256 @@
+"""The backward engine: an iterative walk of the graph in dependency order.
+
+There is no recursion anywhere, so a 100,000-node chain (a long RNN) runs
+without touching Python's recursion limit. Nodes are run once all the
+gradients flowing into them have arrived (dependency counting); leaves
+accumulate into ``.grad`` once all their contributions are summed, so leaf
+hooks see the total gradient, as in torch.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nbgrad.autograd import anomaly
+from nbgrad.autograd.function import Function
+from nbgrad.autograd.grad_mode import STATE
+
+Tensor = None  # bound by nbgrad.tensor
+
+
+def _count_dependencies(roots):
+    """Number of edges pointing at each node or leaf reachable from ``roots``."""
+    deps = {}
+    stack = [r for r in roots]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge is None:
+                continue
+            target = edge[0]
+            deps[target] = deps.get(target, 0) + 1
+            if target not in seen and isinstance(target, Function):
+                seen.add(target)
+                stack.append(target)
+    return deps
+
+
+def _add(a, b):
+    """Sum of two gradient Tensors (either may be None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _owned(grad) -> bool:
+    """True when nothing but the engine refers to ``grad`` and its array.
+
+    Then ``.grad`` can take it as is; otherwise it must be copied so that an
+    in-place change of one leaf's ``.grad`` does not show up in another's.
+    """
+    # getrefcount counts its own argument; the caller and the engine hold two more.
+    return grad._data.base is None and sys.getrefcount(grad._data) <= 2 and sys.getrefcount(grad) <= 4
+
+
+def _accumulate_into_leaf(leaf, grad, create_graph) -> None:
+    if leaf.grad is None:
+        if create_graph:
+            leaf.grad = grad
+        else:
+            leaf.grad = Tensor._wrap(grad._data if _owned(grad) else grad._data.copy())
+    elif create_graph or leaf.grad.requires_grad:
+        leaf.grad = leaf.grad + grad
+    else:
+        existing = leaf.grad
+        if existing.shape == grad.shape and existing.dtype == grad.dtype:
+            existing._data += grad._data
+            existing._version[0] += 1
+        else:
+            leaf.grad = Tensor._wrap(existing._data + grad._data)
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
+    """Propagate ``root_grads`` from the tensors ``roots`` back through the graph.
+
+    Args:
+        roots: output tensors (non-leaf, or leaves that require grad).
+        root_grads: one gradient Tensor per root.
+        retain_graph: keep saved tensors for another backward.
+        create_graph: record the backward itself, for higher-order gradients.
+        inputs: when given (``autograd.grad``), return the gradients of these
+            tensors instead of accumulating into any ``.grad``.
+        allow_unused: with ``inputs``, return ``None`` for inputs that the
+            outputs do not depend on instead of raising.
+    """
+    grads = {}  # node -> [grad per output]; leaf tensor -> grad
+    root_nodes = []
+    for t, g in zip(roots, root_grads):
+        target = t.grad_fn if t.grad_fn is not None else t
+        if isinstance(target, Function):
+            slot = grads.setdefault(target, [None] * max(1, len(getattr(target, "_output_meta", (0,)))))
+            slot[t._output_nr] = _add(slot[t._output_nr], g)
+            if target not in root_nodes:
+                root_nodes.append(target)
+        else:
+            grads[target] = _add(grads.get(target), g)
+
+    capture = None
+    if inputs is not None:
+        # Non-leaf inputs are captured when their grad_fn is about to run.
+        capture = {}
+        wanted_nodes = {}
+        for i, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                wanted_nodes.setdefault(t.grad_fn, []).append((i, t._output_nr))
+        wanted_leaves = {t: i for i, t in enumerate(inputs) if t.grad_fn is None}
+
+    deps = _count_dependencies(root_nodes)
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    prev_enabled = STATE.enabled
+    STATE.enabled = create_graph
+    check_anomaly = anomaly.STATE.enabled
+    try:
+        # Leaves that are roots themselves (x.backward() on a leaf).
+        for target in [k for k in grads if not isinstance(k, Function)]:
+            if deps.get(target, 0) == 0:
+                _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
+        while ready:
+            node = ready.pop()
+            grad_outputs = grads.pop(node, None)
+            grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, inputs and wanted_nodes)
+            if not retain_graph:
+                node._release()
+            for edge, g in zip(node.next_edges, grad_inputs):
+                if edge is None:
+                    continue
+                target, nr = edge
+                remaining = deps[target] - 1
+                deps[target] = remaining
+                is_node = isinstance(target, Function)
+                if g is not None:
+                    if is_node:
+                        slot = grads.get(target)
+                        if slot is None:
+                            slot = grads[target] = [None] * len(getattr(target, "_output_meta", (0,)))
+                        slot[nr] = g if slot[nr] is None else slot[nr] + g
+                    else:
+                        grads[target] = _add(grads.get(target), g)
+                if remaining == 0:
+                    if is_node:
+                        ready.append(target)
+                    elif target in grads:
+                        _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
+    finally:
+        STATE.enabled = prev_enabled
+
+    if inputs is None:
+        return None
+    result = []
+    for i, t in enumerate(inputs):
+        g = capture.get(i)
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes):
+    """Run one node's hooks and backward; return one gradient per input edge."""
+    n_edges = len(node.next_edges)
+    if grad_outputs is None or all(g is None for g in grad_outputs):
+        return (None,) * n_edges
+    if node._freed:
+        raise RuntimeError(
+            f"{node.name()}: trying to backward through the graph a second time (or to read saved tensors after "
+            "they were freed). Saved intermediate values are freed when you call .backward() or autograd.grad(). "
+            "Specify retain_graph=True if you need to backward through the graph a second time."
+        )
+    extras = node.__dict__
+    hooks = extras.get("_tensor_hooks")
+    if hooks:
+        for nr, fns in hooks.items():
+            for fn in list(fns):
+                if grad_outputs[nr] is not None:
+                    new = fn(grad_outputs[nr])
+                    if new is not None:
+                        grad_outputs[nr] = new
+    retained = extras.get("_retained")
+    if retained:
+        for nr, ref in retained.items():
+            t = ref()
+            if t is not None and grad_outputs[nr] is not None:
+                g = grad_outputs[nr]
+                t.grad = g if STATE.enabled else Tensor._wrap(g._data)
+    if wanted_nodes and node in wanted_nodes:
+        for i, nr in wanted_nodes[node]:
+            capture[i] = grad_outputs[nr]
+    if len(grad_outputs) > 1:
+        _materialize_zeros(node, grad_outputs)
+    grad_inputs = node.backward(node, *grad_outputs)  # a staticmethod: ctx is the node
+    if not isinstance(grad_inputs, tuple):
+        grad_inputs = (grad_inputs,)
+    if len(grad_inputs) != n_edges:
+        if len(grad_inputs) > n_edges and all(g is None for g in grad_inputs[n_edges:]):
+            grad_inputs = grad_inputs[:n_edges]
+        else:
+            raise RuntimeError(
+                f"{node.name()}: backward returned {len(grad_inputs)} gradient(s) but forward took {n_edges} input(s)"
+            )
+    if not node._builtin:
+        grad_inputs = _check_user_grads(node, grad_inputs)
+    if check_anomaly:
+        anomaly.check_backward(node, grad_inputs, grad_outputs)
+    post = extras.get("_post_hooks")
+    if post:
+        for fn in post:
+            fn(grad_inputs, tuple(grad_outputs))
+    return grad_inputs
+
+
+def _materialize_zeros(node, grad_outputs) -> None:
+    """Replace missing gradients of a multi-output node by zeros (torch's default)."""
+    for nr, g in enumerate(grad_outputs):
+        if g is None:
+            meta = node._output_meta[nr]
+            if meta is not None:
+                from nbgrad.backend import array_module
+
+                shape, dtype, data = meta
+                grad_outputs[nr] = Tensor._wrap(array_module(data).zeros(shape, dtype))
+
+
+def _check_user_grads(node, grad_inputs):
+    """Turn arrays into Tensors and check shapes for user-defined Functions."""
+    out = []
+    for edge, g in zip(node.next_edges, grad_inputs):
+        if g is not None and not isinstance(g, Tensor):
+            g = Tensor._wrap(g)
+        if edge is not None and g is not None:
+            target, nr = edge
+            expected = target.shape if not isinstance(target, Function) else None
+            if expected is not None and tuple(g.shape) != tuple(expected):
+                raise RuntimeError(
+                    f"{node.name()}: backward returned a gradient of shape {tuple(g.shape)} for an input of shape "
+                    f"{tuple(expected)}"
+                )
+        out.append(g)
+    return tuple(out)
+
+
+def _finish_leaf(leaf, grad, create_graph, capture, wanted_leaves) -> None:
+    """All contributions to a leaf have arrived: run its hooks, then store the sum."""
+    for fn in list(leaf._hooks or ()):
+        new = fn(grad)
+        if new is not None:
+            grad = new
+    if wanted_leaves is not None and capture is not None:
+        if leaf in wanted_leaves:
+            capture[wanted_leaves[leaf]] = grad
+        return
+    _accumulate_into_leaf(leaf, grad, create_graph)

@@ -1,0 +1,13 @@
+"""Differentiable primitives, by family.
+
+- ``elementwise``: arithmetic and math functions with broadcasting
+- ``compare``: comparisons and logical ops (no gradient)
+- ``broadcast``: expand/broadcast_to and their adjoint sum_to
+- ``reduce``: sum, mean, max, var, logsumexp, cumsum...
+- ``shape``: reshape, permute, cat, split, flip, pad...
+- ``indexing``: ``x[...]``, ``x[...] = v``, gather, scatter...
+- ``inplace``: ``add_``, ``mul_``, ``+=``... with version counters
+- ``linalg``: matmul, dot, outer, einsum
+- ``nn``: fused hot paths (softmax, log_softmax, cross_entropy, mse_loss)
+- ``convert``: ``to(device|dtype)``, ``clone``, ``float()``...
+"""

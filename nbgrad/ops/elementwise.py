@@ -1,0 +1,558 @@
+"""Elementwise ops with broadcasting: arithmetic, math functions, clamp, where, lerp.
+
+NumPy ufuncs are called directly: on a CuPy array they dispatch to CuPy through
+``__array_ufunc__``, so each op is written once for both backends. Python
+scalars stay weak (NEP 50): ``float32_tensor * 2.5`` stays float32. Integer
+tensors in float-valued ops (``/``, ``exp``...) become float32, as in torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nbgrad import backend
+from nbgrad.autograd.function import OUTPUT, Function
+from nbgrad.ops._util import as_operand, broadcast_shapes, check_same_device, data, default_float
+from nbgrad.ops.broadcast import sum_to
+from nbgrad.tensor import Tensor, register_method
+
+# ---------------------------------------------------------------------------
+# binary arithmetic
+
+
+def _binary_inputs(a, b, op: str):
+    """Arrays (or weak scalars) for a binary op, with devices and dtypes settled."""
+    ad, bd = data(a), data(b)
+    a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is_t and b_is_t:
+        if type(ad) is not type(bd):
+            check_same_device(op, a, b)
+    elif a_is_t:
+        if type(bd) is float and ad.dtype.kind in "iub":
+            ad = ad.astype(backend.get_default_dtype())
+    elif type(ad) is float and bd.dtype.kind in "iub":
+        bd = bd.astype(backend.get_default_dtype())
+    return ad, bd
+
+
+def _broadcast_error(op: str, a, b):
+    shapes = [tuple(v.shape) for v in (a, b) if isinstance(v, Tensor)]
+    return RuntimeError(
+        f"{op}: the shapes {' and '.join(map(str, shapes))} cannot be broadcast together "
+        f"(sizes must match or be 1 in each trailing dimension)"
+    )
+
+
+def _compute(ufunc, a, b, op: str):
+    ad, bd = _binary_inputs(a, b, op)
+    try:
+        return ufunc(ad, bd)
+    except ValueError:
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            raise _broadcast_error(op, a, b) from None
+        raise
+
+
+def _shape(v):
+    return v._data.shape if isinstance(v, Tensor) else None
+
+
+class Add(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return _compute(np.add, a, b, "add")
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return (sum_to(grad, sa) if need_a else None), (sum_to(grad, sb) if need_b else None)
+
+
+class Sub(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (_shape(a), _shape(b))
+        return _compute(np.subtract, a, b, "sub")
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        need_a, need_b = ctx.needs_input_grad
+        return (sum_to(grad, sa) if need_a else None), (sum_to(-grad, sb) if need_b else None)
+
+
+class Mul(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return _compute(np.multiply, a, b, "mul")
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        ga = sum_to(grad * b, a._data.shape) if need_a else None
+        gb = sum_to(grad * a, b._data.shape) if need_b else None
+        return ga, gb
+
+
+class Div(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary_inputs(a, b, "div")
+        # True division of integers gives the default float dtype, as in torch.
+        ad = default_float(ad) if isinstance(a, Tensor) else ad
+        bd = default_float(bd) if isinstance(b, Tensor) else bd
+        ctx.save_for_backward(b if isinstance(b, Tensor) else None, OUTPUT)
+        ctx.scalars = (a, b)
+        try:
+            return np.true_divide(ad, bd)
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        b, out = ctx.saved_tensors
+        a_in, b_in = ctx.scalars
+        b = b_in if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        ga = sum_to(grad / b, a_in._data.shape) if need_a else None
+        gb = sum_to(-grad * out / b, b._data.shape) if need_b else None
+        return ga, gb
+
+
+class Pow(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ad, bd = _binary_inputs(a, b, "pow")
+        if isinstance(a, Tensor) and type(bd) is int and bd < 0 and ad.dtype.kind in "iu":
+            raise RuntimeError(f"pow: integers to negative integer powers are not allowed (base dtype {ad.dtype})")
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, OUTPUT)
+        ctx.scalars = (a, b)
+        try:
+            return np.power(ad, bd)
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            if isinstance(b, Tensor):
+                ga = grad * b * a ** (b - 1)
+            elif b == 0:
+                ga = grad * 0
+            else:
+                ga = grad * (b * a ** (b - 1) if b != 2 else 2 * a)
+            ga = sum_to(ga, a._data.shape)
+        if need_b:
+            # d(a**b)/db = a**b * log(a); where a == 0 and b >= 0 torch defines it as 0.
+            log_a = log(a) if isinstance(a, Tensor) else float(np.log(a))
+            gb = grad * out * log_a
+            if isinstance(a, Tensor):
+                gb = where((a == 0) & (b >= 0), 0.0, gb)
+            gb = sum_to(gb, b._data.shape)
+        return ga, gb
+
+
+class Maximum(Function):
+    _builtin = True
+    _pick = staticmethod(np.maximum)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        check_same_device("maximum", a, b)
+        ctx.save_for_backward(a, b)
+        try:
+            return type(ctx)._pick(a._data, b._data)
+        except ValueError:
+            raise _broadcast_error(type(ctx).__name__.lower(), a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        # Where both are equal the gradient is split evenly, as in torch.
+        a_wins = (a._data > b._data) if type(ctx) is Maximum else (a._data < b._data)
+        tie = a._data == b._data
+        weight_a = Tensor._wrap(np.where(tie, 0.5, a_wins.astype(grad.dtype)).astype(grad.dtype))
+        need_a, need_b = ctx.needs_input_grad
+        ga = sum_to(grad * weight_a, a._data.shape) if need_a else None
+        gb = sum_to(grad * (1 - weight_a), b._data.shape) if need_b else None
+        return ga, gb
+
+
+class Minimum(Maximum):
+    _pick = staticmethod(np.minimum)
+
+
+class Remainder(Function):
+    """Python-style modulo (sign of the divisor), as ``torch.remainder``."""
+
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return _compute(np.mod, a, b, "remainder")
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        ga = sum_to(grad, a._data.shape) if need_a else None
+        gb = sum_to(-grad * floor_divide(a, b), b._data.shape) if need_b else None
+        return ga, gb
+
+
+def _binary(cls, a, b, op: str) -> Tensor:
+    return cls.apply(as_operand(a, op), as_operand(b, op))
+
+
+@register_method("add")
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` with broadcasting."""
+    return _binary(Add, input, other if alpha == 1 else other * alpha, "add")
+
+
+@register_method("sub", "subtract")
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other`` with broadcasting."""
+    return _binary(Sub, input, other if alpha == 1 else other * alpha, "sub")
+
+
+@register_method("mul", "multiply")
+def mul(input, other) -> Tensor:
+    """Elementwise product with broadcasting."""
+    return _binary(Mul, input, other, "mul")
+
+
+@register_method("div", "divide", "true_divide")
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """Elementwise division; ``rounding_mode`` ``"floor"`` or ``"trunc"`` rounds the quotient."""
+    if rounding_mode is None:
+        return _binary(Div, input, other, "div")
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        return trunc(_binary(Div, input, other, "div")).to(_result_dtype(input, other))
+    raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+
+
+def _result_dtype(a, b):
+    return np.result_type(data(a), data(b))
+
+
+@register_method("pow")
+def pow(input, exponent) -> Tensor:
+    """``input ** exponent`` elementwise; either may be a Python number."""
+    return _binary(Pow, input, exponent, "pow")
+
+
+@register_method("remainder", "fmod_like")
+def remainder(input, other) -> Tensor:
+    """Python-style ``input % other`` (the result has the divisor's sign)."""
+    return _binary(Remainder, input, other, "remainder")
+
+
+@register_method("floor_divide")
+def floor_divide(input, other) -> Tensor:
+    """``input // other`` rounded towards negative infinity (not differentiable)."""
+    a, b = as_operand(input, "floor_divide"), as_operand(other, "floor_divide")
+    return Tensor._wrap(_compute(np.floor_divide, a, b, "floor_divide"))
+
+
+@register_method("maximum")
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum of two tensors (ties share the gradient)."""
+    return Maximum.apply(input, as_operand(other, "maximum") if isinstance(other, Tensor) else _const_like(other, input))
+
+
+@register_method("minimum")
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum of two tensors (ties share the gradient)."""
+    return Minimum.apply(input, as_operand(other, "minimum") if isinstance(other, Tensor) else _const_like(other, input))
+
+
+def _const_like(value, like: Tensor) -> Tensor:
+    xp = backend.array_module(like._data)
+    return Tensor._wrap(xp.asarray(value, dtype=like.dtype))
+
+
+def _reflect(fn):
+    return lambda self, other: fn(other, self)
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = _reflect(add)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflect(sub)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = _reflect(mul)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflect(div)
+Tensor.__floordiv__ = floor_divide
+Tensor.__rfloordiv__ = _reflect(floor_divide)
+Tensor.__mod__ = remainder
+Tensor.__rmod__ = _reflect(remainder)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = _reflect(pow)
+
+
+# ---------------------------------------------------------------------------
+# unary math: one table row per op; each op gets its own node class.
+
+
+def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: bool = True):
+    """Build a Function class for a unary op.
+
+    Args:
+        name: the class name (the node is shown as ``<name>Backward0``).
+        compute: array -> array.
+        derivative: ``(grad, x, y) -> grad_input`` written with Tensor ops;
+            ``None`` for ops whose gradient is zero (floor, sign...).
+        saves: which of input ``x`` and output ``y`` backward needs.
+        floats: integer inputs are converted to the default float first.
+    """
+
+    def forward(ctx, x):
+        array = default_float(x._data) if floats else x._data
+        ctx.save_for_backward(x if "x" in saves else None, OUTPUT if "y" in saves else None)
+        return compute(array)
+
+    def backward(ctx, grad):
+        if derivative is None:
+            return grad * 0
+        x, y = ctx.saved_tensors
+        return derivative(grad, x, y)
+
+    return type(name, (Function,), {
+        "_builtin": True,
+        "forward": staticmethod(forward),
+        "backward": staticmethod(backward),
+        "__doc__": f"Elementwise ``{name.lower()}`` (a graph node).",
+        "__module__": __name__,
+    })
+
+
+def _sigmoid(a):
+    # exp of a negative number only: no overflow warnings for large |a|.
+    xp = backend.array_module(a)
+    e = np.exp(-np.abs(a))
+    return xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+Neg = _unary_op("Neg", np.negative, lambda g, x, y: -g, saves="", floats=False)
+Abs = _unary_op("Abs", np.abs, lambda g, x, y: g * sign(x), floats=False)
+Exp = _unary_op("Exp", np.exp, lambda g, x, y: g * y, saves="y")
+Exp2 = _unary_op("Exp2", np.exp2, lambda g, x, y: g * y * _LN2, saves="y")
+Expm1 = _unary_op("Expm1", np.expm1, lambda g, x, y: g * (y + 1), saves="y")
+Log = _unary_op("Log", np.log, lambda g, x, y: g / x)
+Log2 = _unary_op("Log2", np.log2, lambda g, x, y: g / (x * _LN2))
+Log10 = _unary_op("Log10", np.log10, lambda g, x, y: g / (x * _LN10))
+Log1p = _unary_op("Log1p", np.log1p, lambda g, x, y: g / (x + 1))
+Sqrt = _unary_op("Sqrt", np.sqrt, lambda g, x, y: g / (2 * y), saves="y")
+Rsqrt = _unary_op("Rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, y: g * -0.5 * y / x, saves="xy")
+Sin = _unary_op("Sin", np.sin, lambda g, x, y: g * cos(x))
+Cos = _unary_op("Cos", np.cos, lambda g, x, y: -g * sin(x))
+Tan = _unary_op("Tan", np.tan, lambda g, x, y: g * (1 + y * y), saves="y")
+Asin = _unary_op("Asin", np.arcsin, lambda g, x, y: g * rsqrt(1 - x * x))
+Acos = _unary_op("Acos", np.arccos, lambda g, x, y: -g * rsqrt(1 - x * x))
+Atan = _unary_op("Atan", np.arctan, lambda g, x, y: g / (1 + x * x))
+Sinh = _unary_op("Sinh", np.sinh, lambda g, x, y: g * cosh(x))
+Cosh = _unary_op("Cosh", np.cosh, lambda g, x, y: g * sinh(x))
+Tanh = _unary_op("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y), saves="y")
+Sigmoid = _unary_op("Sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), saves="y")
+Relu = _unary_op("Relu", lambda a: np.maximum(a, 0), lambda g, x, y: g * (y > 0), saves="y", floats=False)
+Reciprocal = _unary_op("Reciprocal", np.reciprocal, lambda g, x, y: -g * y * y, saves="y")
+Square = _unary_op("Square", np.square, lambda g, x, y: g * 2 * x, floats=False)
+Sign = _unary_op("Sign", np.sign, saves="", floats=False)
+Floor = _unary_op("Floor", np.floor, saves="", floats=False)
+Ceil = _unary_op("Ceil", np.ceil, saves="", floats=False)
+Trunc = _unary_op("Trunc", np.trunc, saves="", floats=False)
+Round = _unary_op("Round", np.round, saves="", floats=False)
+
+
+def _export(cls, name: str, doc: str, aliases=()):
+    def op(input: Tensor) -> Tensor:
+        return cls.apply(input)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    register_method(name, *aliases)(op)
+    return op
+
+
+neg = _export(Neg, "neg", "``-input``.", ("negative", "__neg__"))
+abs = _export(Abs, "abs", "``|input|``; the gradient at 0 is 0.", ("absolute", "__abs__"))
+exp = _export(Exp, "exp", "``e ** input``.")
+exp2 = _export(Exp2, "exp2", "``2 ** input``.")
+expm1 = _export(Expm1, "expm1", "``exp(input) - 1``, accurate near 0.")
+log = _export(Log, "log", "Natural logarithm.")
+log2 = _export(Log2, "log2", "Base-2 logarithm.")
+log10 = _export(Log10, "log10", "Base-10 logarithm.")
+log1p = _export(Log1p, "log1p", "``log(1 + input)``, accurate near 0.")
+sqrt = _export(Sqrt, "sqrt", "Square root.")
+rsqrt = _export(Rsqrt, "rsqrt", "``1 / sqrt(input)``.")
+sin = _export(Sin, "sin", "Sine.")
+cos = _export(Cos, "cos", "Cosine.")
+tan = _export(Tan, "tan", "Tangent.")
+asin = _export(Asin, "asin", "Arcsine.", ("arcsin",))
+acos = _export(Acos, "acos", "Arccosine.", ("arccos",))
+atan = _export(Atan, "atan", "Arctangent.", ("arctan",))
+sinh = _export(Sinh, "sinh", "Hyperbolic sine.")
+cosh = _export(Cosh, "cosh", "Hyperbolic cosine.")
+tanh = _export(Tanh, "tanh", "Hyperbolic tangent.")
+sigmoid = _export(Sigmoid, "sigmoid", "``1 / (1 + exp(-input))``, computed without overflow.")
+relu = _export(Relu, "relu", "``max(input, 0)``; the gradient at 0 is 0.")
+reciprocal = _export(Reciprocal, "reciprocal", "``1 / input``.")
+square = _export(Square, "square", "``input * input``.")
+sign = _export(Sign, "sign", "-1, 0 or 1 by the sign of each element (zero gradient).")
+floor = _export(Floor, "floor", "Round down (zero gradient).")
+ceil = _export(Ceil, "ceil", "Round up (zero gradient).")
+trunc = _export(Trunc, "trunc", "Round towards zero (zero gradient).", ("fix",))
+Tensor.__pos__ = lambda self: self
+
+
+@register_method("round")
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even, like torch (zero gradient)."""
+    if decimals == 0:
+        return Round.apply(input)
+    scale = 10.0 ** decimals
+    return Round.apply(input * scale) / scale
+
+
+# ---------------------------------------------------------------------------
+# clamp, where, lerp
+
+
+class Clamp(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        out = x
+        if lo is not None:
+            out = Tensor._wrap(np.maximum(*_binary_inputs(out, lo, "clamp")))
+        if hi is not None:
+            out = Tensor._wrap(np.minimum(*_binary_inputs(out, hi, "clamp")))
+        return out._data
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        # The gradient passes where lo <= x <= hi (bounds included, as in torch).
+        mask = None
+        if lo is not None:
+            mask = x >= lo
+        if hi is not None:
+            upper = x <= hi
+            mask = upper if mask is None else mask & upper
+        g = grad * mask
+        need_x, need_lo, need_hi = ctx.needs_input_grad
+        glo = sum_to(grad * (x < lo), lo._data.shape) if need_lo else None
+        ghi = sum_to(grad * (x > hi), hi._data.shape) if need_hi else None
+        return (sum_to(g, x._data.shape) if need_x else None), glo, ghi
+
+
+@register_method("clamp", "clip")
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to ``[min, max]``; either bound may be ``None``, a number or a Tensor.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> nb.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1)
+        tensor([-1.0000,  0.5000,  1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    check_same_device("clamp", input, min, max)
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+class Where(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.mask = condition
+        ctx.shapes = (_shape(a), _shape(b))
+        xp = backend.array_module(condition._data)
+        ad, bd = data(a), data(b)
+        if not isinstance(a, Tensor) and isinstance(b, Tensor):
+            ad = xp.asarray(ad, dtype=bd.dtype) if type(ad) is float or bd.dtype.kind == "f" else ad
+        if not isinstance(b, Tensor) and isinstance(a, Tensor):
+            bd = xp.asarray(bd, dtype=ad.dtype) if type(bd) is float or ad.dtype.kind == "f" else bd
+        try:
+            return xp.where(condition._data, ad, bd)
+        except ValueError:
+            shapes = [tuple(v.shape) for v in (condition, a, b) if isinstance(v, Tensor)]
+            raise RuntimeError(f"where: shapes {shapes} cannot be broadcast together") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        mask = ctx.mask
+        sa, sb = ctx.shapes
+        _, need_a, need_b = ctx.needs_input_grad
+        ga = sum_to(where(mask, grad, 0.0), sa) if need_a else None
+        gb = sum_to(where(mask, 0.0, grad), sb) if need_b else None
+        return None, ga, gb
+
+
+def where(condition: Tensor, input, other) -> Tensor:
+    """``input`` where ``condition`` is True, else ``other`` (broadcast together).
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> x = nb.tensor([-1.0, 2.0])
+        >>> nb.where(x > 0, x, 0.0)
+        tensor([0., 2.])
+    """
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where: condition must be a bool Tensor, got {type(condition).__name__}")
+    if condition.dtype != backend.bool_:
+        condition = condition != 0
+    check_same_device("where", condition, input, other)
+    return Where.apply(condition, as_operand(input, "where"), as_operand(other, "where"))
+
+
+Tensor.where = lambda self, condition, other: where(condition, self, other)
+
+
+@register_method("lerp")
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """``input + weight * (end - input)``."""
+    return input + weight * (end - input)
