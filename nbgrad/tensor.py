@@ -186,8 +186,7 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
-            table = self.grad_fn.__dict__.setdefault("_tensor_hooks", {})
-            hooks = table.setdefault(self._output_nr, [])
+            hooks = self.grad_fn.hooks_table("_tensor_hooks", {}).setdefault(self._output_nr, [])
         hooks.append(hook)
         return function.RemovableHandle(hooks, hook)
 
@@ -196,7 +195,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("retain_grad: can't retain_grad on a Tensor that has requires_grad=False")
         if self.grad_fn is not None:
-            self.grad_fn.__dict__.setdefault("_retained", {})[self._output_nr] = weakref.ref(self)
+            self.grad_fn.hooks_table("_retained", {})[self._output_nr] = weakref.ref(self)
 
     def detach(self) -> "Tensor":
         """A new Tensor sharing the data, cut from the graph (in-place changes are seen by both)."""

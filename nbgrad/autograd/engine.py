@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from nbgrad.autograd import anomaly
-from nbgrad.autograd.function import Function
+from nbgrad.autograd.function import FREED_MESSAGE, Function
 from nbgrad.autograd.grad_mode import STATE
 
 Tensor = None  # bound by nbgrad.tensor
@@ -21,18 +21,18 @@ Tensor = None  # bound by nbgrad.tensor
 def _count_dependencies(roots):
     """Number of edges pointing at each node or leaf reachable from ``roots``."""
     deps = {}
-    stack = [r for r in roots]
-    seen = set(stack)
+    stack = list(roots)
     while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
+        for edge in stack.pop().next_edges:
             if edge is None:
                 continue
             target = edge[0]
-            deps[target] = deps.get(target, 0) + 1
-            if target not in seen and isinstance(target, Function):
-                seen.add(target)
-                stack.append(target)
+            if target in deps:
+                deps[target] += 1
+            else:  # first visit
+                deps[target] = 1
+                if isinstance(target, Function):
+                    stack.append(target)
     return deps
 
 
@@ -90,7 +90,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     for t, g in zip(roots, root_grads):
         target = t.grad_fn if t.grad_fn is not None else t
         if isinstance(target, Function):
-            slot = grads.setdefault(target, [None] * max(1, len(getattr(target, "_output_meta", (0,)))))
+            slot = grads.setdefault(target, [None] * target._n_outputs)
             slot[t._output_nr] = _add(slot[t._output_nr], g)
             if target not in root_nodes:
                 root_nodes.append(target)
@@ -117,10 +117,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         for target in [k for k in grads if not isinstance(k, Function)]:
             if deps.get(target, 0) == 0:
                 _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
+        # The plain case (no hooks, anomaly mode or autograd.grad capture) is
+        # inlined: this loop runs once per node of every backward pass.
+        plain = not check_anomaly and capture is None
+        freed = FREED_MESSAGE
         while ready:
             node = ready.pop()
             grad_outputs = grads.pop(node, None)
-            grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, inputs and wanted_nodes)
+            if plain and not node._has_hooks and node._builtin and node._n_outputs == 1:
+                if grad_outputs is None or grad_outputs[0] is None:
+                    grad_inputs = (None,) * len(node.next_edges)
+                else:
+                    if node._freed:
+                        raise RuntimeError(freed.format(name=node.name()))
+                    grad_inputs = node.backward(node, grad_outputs[0])
+                    if type(grad_inputs) is not tuple:
+                        grad_inputs = (grad_inputs,)
+            else:
+                grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, inputs and wanted_nodes)
             if not retain_graph:
                 node._release()
             for edge, g in zip(node.next_edges, grad_inputs):
@@ -129,19 +143,20 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 target, nr = edge
                 remaining = deps[target] - 1
                 deps[target] = remaining
-                is_node = isinstance(target, Function)
-                if g is not None:
-                    if is_node:
+                if isinstance(target, Function):
+                    if g is not None:
                         slot = grads.get(target)
                         if slot is None:
-                            slot = grads[target] = [None] * len(getattr(target, "_output_meta", (0,)))
-                        slot[nr] = g if slot[nr] is None else slot[nr] + g
-                    else:
-                        grads[target] = _add(grads.get(target), g)
-                if remaining == 0:
-                    if is_node:
+                            slot = grads[target] = [None] * target._n_outputs
+                        prev = slot[nr]
+                        slot[nr] = g if prev is None else prev + g
+                    if remaining == 0:
                         ready.append(target)
-                    elif target in grads:
+                else:
+                    if g is not None:
+                        prev = grads.get(target)
+                        grads[target] = g if prev is None else prev + g
+                    if remaining == 0 and target in grads:
                         _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
     finally:
         STATE.enabled = prev_enabled
@@ -163,31 +178,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 def _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes):
     """Run one node's hooks and backward; return one gradient per input edge."""
     n_edges = len(node.next_edges)
-    if grad_outputs is None or all(g is None for g in grad_outputs):
+    if grad_outputs is None or (grad_outputs[0] is None and all(g is None for g in grad_outputs)):
         return (None,) * n_edges
     if node._freed:
-        raise RuntimeError(
-            f"{node.name()}: trying to backward through the graph a second time (or to read saved tensors after "
-            "they were freed). Saved intermediate values are freed when you call .backward() or autograd.grad(). "
-            "Specify retain_graph=True if you need to backward through the graph a second time."
-        )
-    extras = node.__dict__
-    hooks = extras.get("_tensor_hooks")
-    if hooks:
-        for nr, fns in hooks.items():
-            for fn in list(fns):
-                if grad_outputs[nr] is not None:
-                    new = fn(grad_outputs[nr])
-                    if new is not None:
-                        grad_outputs[nr] = new
-    retained = extras.get("_retained")
-    if retained:
-        for nr, ref in retained.items():
-            t = ref()
-            if t is not None and grad_outputs[nr] is not None:
-                g = grad_outputs[nr]
-                t.grad = g if STATE.enabled else Tensor._wrap(g._data)
-    if wanted_nodes and node in wanted_nodes:
+        raise RuntimeError(FREED_MESSAGE.format(name=node.name()))
+    if node._has_hooks:
+        _run_tensor_hooks(node, grad_outputs, capture, wanted_nodes)
+    elif wanted_nodes and node in wanted_nodes:
         for i, nr in wanted_nodes[node]:
             capture[i] = grad_outputs[nr]
     if len(grad_outputs) > 1:
@@ -206,11 +203,29 @@ def _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes):
         grad_inputs = _check_user_grads(node, grad_inputs)
     if check_anomaly:
         anomaly.check_backward(node, grad_inputs, grad_outputs)
-    post = extras.get("_post_hooks")
-    if post:
-        for fn in post:
+    if node._has_hooks:
+        for fn in node.__dict__.get("_post_hooks", ()):
             fn(grad_inputs, tuple(grad_outputs))
     return grad_inputs
+
+
+def _run_tensor_hooks(node, grad_outputs, capture, wanted_nodes) -> None:
+    """Hooks of the node's output tensors, then retain_grad, then autograd.grad's capture."""
+    extras = node.__dict__
+    for nr, fns in extras.get("_tensor_hooks", {}).items():
+        for fn in list(fns):
+            if grad_outputs[nr] is not None:
+                new = fn(grad_outputs[nr])
+                if new is not None:
+                    grad_outputs[nr] = new
+    for nr, ref in extras.get("_retained", {}).items():
+        t = ref()
+        if t is not None and grad_outputs[nr] is not None:
+            g = grad_outputs[nr]
+            t.grad = g if STATE.enabled else Tensor._wrap(g._data)
+    if wanted_nodes and node in wanted_nodes:
+        for i, nr in wanted_nodes[node]:
+            capture[i] = grad_outputs[nr]
 
 
 def _materialize_zeros(node, grad_outputs) -> None:

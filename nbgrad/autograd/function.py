@@ -37,7 +37,7 @@ Tensor = None
 # save_for_backward to save the output Tensor that apply() is about to build.
 OUTPUT = object()
 
-_FREED_MESSAGE = (
+FREED_MESSAGE = (
     "{name}: trying to backward through the graph a second time (or to read saved tensors after they "
     "were freed). Saved intermediate values are freed when you call .backward() or autograd.grad(). "
     "Specify retain_graph=True if you need to backward through the graph a second time."
@@ -78,12 +78,18 @@ class Function:
     # How many outputs forward returns (1 unless forward returns a tuple).
     _n_outputs = 1
 
-    def __init__(self):
-        self.next_edges = ()
-        self.needs_input_grad = ()
-        self._saved = ()
-        self._to_save = ()
-        self._freed = False
+    # Per-node state starts as these class-level defaults: apply() makes nodes
+    # without running __init__, which matters when every op makes one.
+    next_edges = ()
+    needs_input_grad = ()
+    _saved = ()
+    _to_save = ()
+    _freed = False
+    _has_hooks = False  # set by hooks_table(): lets the engine skip hook lookups
+    # Optional ``setup_context(ctx, inputs, output)``, as in torch 2: called only
+    # when the op is recorded, so no-grad calls (inference, and the ops inside a
+    # backward pass) skip saving altogether.
+    setup_context = None
 
     # --------------------------------------------------------------- ctx API
     def save_for_backward(self, *tensors) -> None:
@@ -93,25 +99,36 @@ class Function:
     @property
     def saved_tensors(self) -> tuple:
         """The Tensors given to ``save_for_backward``; checks none was modified in place."""
+        return self._unpack_saved(as_arrays=False)
+
+    @property
+    def saved_arrays(self) -> tuple:
+        """The saved values as raw arrays (version-checked): backward's fast path when no graph is made."""
+        return self._unpack_saved(as_arrays=True)
+
+    def _unpack_saved(self, as_arrays: bool) -> tuple:
         if self._freed:
-            raise RuntimeError(_FREED_MESSAGE.format(name=self.name()))
+            raise RuntimeError(FREED_MESSAGE.format(name=self.name()))
         out = []
         for entry in self._saved:
             if entry is None:
                 out.append(None)
-                continue
-            if type(entry) is _SavedOutput:
+            elif type(entry) is _SavedOutput:
                 self._check_version(entry.version_counter, entry.version, entry.data.shape)
+                if as_arrays:
+                    out.append(entry.data)
+                    continue
                 t = Tensor._wrap(entry.data)
                 t.grad_fn = self
                 t._output_nr = entry.output_nr
                 t.requires_grad = True
                 t._version = entry.version_counter
                 out.append(t)
-                continue
-            tensor, version = entry
-            self._check_version(tensor._version, version, tensor.shape)
-            out.append(tensor)
+            else:
+                tensor, version = entry
+                if tensor._version[0] != version:
+                    self._check_version(tensor._version, version, tensor.shape)
+                out.append(tensor._data if as_arrays else tensor)
         return tuple(out)
 
     def _check_version(self, counter, expected, shape):
@@ -138,19 +155,27 @@ class Function:
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
+    def hooks_table(self, name: str, default):
+        """The node's hook container ``name`` (created from ``default``); marks the node as hooked."""
+        self._has_hooks = True
+        return self.__dict__.setdefault(name, default)
+
     def register_hook(self, hook):
         """Run ``hook(grad_inputs, grad_outputs)`` after this node's backward."""
-        hooks = self.__dict__.setdefault("_post_hooks", [])
+        hooks = self.hooks_table("_post_hooks", [])
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
     def _release(self) -> None:
-        """Free what backward needed: saved tensors and any array kept on ctx."""
-        keep = {"next_edges", "needs_input_grad", "_freed", "_stack"}
-        for key in [k for k in self.__dict__ if k not in keep]:
-            del self.__dict__[key]
-        self._saved = ()
-        self._freed = True
+        """Free what backward needed: saved tensors and anything else kept on ctx."""
+        state = self.__dict__
+        edges, needs, stack = state["next_edges"], state["needs_input_grad"], state.get("_stack")
+        state.clear()
+        state["next_edges"] = edges
+        state["needs_input_grad"] = needs
+        state["_freed"] = True
+        if stack is not None:
+            state["_stack"] = stack
 
     # ------------------------------------------------------------- forward
     @staticmethod
@@ -164,34 +189,45 @@ class Function:
     @classmethod
     def apply(cls, *args):
         """Run ``forward`` and, when grad is enabled, record this node in the graph."""
-        ctx = cls()
+        ctx = object.__new__(cls)
         state = STATE
+        if cls._builtin and cls._n_outputs == 1:
+            # Fast path for nbgrad's own ops: forward works on arrays (it records
+            # nothing, so grad mode needs no switching) and returns one array.
+            result = Tensor._wrap(cls.forward(ctx, *args))
+            if state.enabled:
+                for a in args:
+                    if isinstance(a, Tensor) and a.requires_grad:
+                        ctx._connect_one(args, result)
+                        break
+            return result
+
+        if not state.enabled:  # no_grad, or a backward pass without create_graph
+            return cls._wrap_outputs(cls.forward(ctx, *args), args)[0]
         record = False
-        if state.enabled:
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    record = True
-                    break
-        prev = state.enabled
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                record = True
+                break
         state.enabled = False
         try:
             out = cls.forward(ctx, *args)
         finally:
-            state.enabled = prev
+            state.enabled = True
 
-        if cls._builtin and cls._n_outputs == 1:
-            # Fast path for nbgrad's own single-output ops: out is an array.
-            result = Tensor._wrap(out)
-            if record:
-                ctx._connect(args, (result,))
-            return result
-
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        outs = tuple(cls._as_output_tensor(o, args) for o in outs)
+        result, outs = cls._wrap_outputs(out, args)
         if record:
             ctx._connect(args, outs)
-        return outs[0] if single else outs
+        return result
+
+    @classmethod
+    def _wrap_outputs(cls, out, args):
+        """(what apply returns, tuple of output Tensors) from what forward returned."""
+        if not isinstance(out, tuple):
+            outs = (cls._as_output_tensor(out, args),)
+            return outs[0], outs
+        outs = tuple(cls._as_output_tensor(o, args) for o in out)
+        return outs, outs
 
     @staticmethod
     def _as_output_tensor(o, args):
@@ -200,6 +236,33 @@ class Function:
         if any(o is a for a in args):  # forward returned an input: give it its own Tensor
             return Tensor._wrap(o._data)
         return o
+
+    def _connect_one(self, args, result) -> None:
+        """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
+        edges = []
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+            else:
+                edges.append(None)
+        self.next_edges = tuple(edges)
+        self.needs_input_grad = tuple([e is not None for e in edges])
+        result.grad_fn = self
+        result.requires_grad = True
+        setup = type(self).setup_context
+        if setup is not None:
+            setup(self, args, result)
+        to_save = self._to_save
+        if to_save:
+            self._saved = tuple([
+                None if t is None else _SavedOutput(result, 0) if t is OUTPUT else (t, t._version[0])
+                for t in to_save
+            ])
+            self._to_save = ()
+        if anomaly.STATE.enabled:
+            self._stack = traceback.extract_stack()[:-3]
+            anomaly.check_forward(self, (result,))
 
     def _connect(self, args, outputs) -> None:
         """Wire this node into the graph: edges to inputs, grad_fn on outputs, saved tensors."""
@@ -222,7 +285,11 @@ class Function:
                 o._output_nr = nr
                 o.requires_grad = True
         if len(outputs) > 1:
+            self._n_outputs = len(outputs)
             self._output_meta = [None if o is None else (o.shape, o.dtype, o._data) for o in outputs]
+        setup = type(self).setup_context
+        if setup is not None:
+            setup(self, args, outputs[0] if len(outputs) == 1 else outputs)
         if self._to_save:
             saved = []
             for t in self._to_save:

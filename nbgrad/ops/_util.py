@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -80,3 +81,26 @@ def broadcast_shapes(op: str, *shapes) -> tuple:
         raise RuntimeError(
             f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together"
         ) from None
+
+
+def dim_of(dim, shape: tuple, op: str, extra: int = 0) -> int:
+    """``wrap_dim`` for a tensor of ``shape``; the error also names the shape.
+
+    ``extra=1`` allows one dimension past the end (``unsqueeze``, ``stack``).
+    """
+    try:
+        return _wrap_dim(operator.index(dim), len(shape) + extra, op)
+    except IndexError as e:
+        raise IndexError(f"{e} for a tensor of shape {tuple(shape)}") from None
+    except TypeError:
+        raise TypeError(f"{op}: dim must be an int, got {dim!r}") from None
+
+
+def dims_of(dim, shape: tuple, op: str) -> "tuple | None":
+    """``normalize_dims`` for a tensor of ``shape``; the error also names the shape."""
+    try:
+        return normalize_dims(dim, len(shape), op)
+    except IndexError as e:
+        raise IndexError(f"{e} for a tensor of shape {tuple(shape)}") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}") from None

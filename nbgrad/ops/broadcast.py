@@ -21,6 +21,15 @@ def _sum_axes(from_shape: tuple, to_shape: tuple) -> "tuple[tuple, int]":
     return axes, lead
 
 
+def sum_to_array(array, shape: tuple):
+    """``array`` summed over the axes that broadcasting added to reach its shape from ``shape``."""
+    if array.shape == shape:
+        return array
+    axes, lead = _sum_axes(array.shape, shape)
+    out = array.sum(axis=axes, keepdims=True) if axes else array
+    return out.reshape(shape) if lead or out.shape != shape else out
+
+
 class SumTo(Function):
     """Sum a broadcast tensor back to ``shape`` (the backward of broadcasting)."""
 
@@ -29,9 +38,7 @@ class SumTo(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x._data.shape
-        axes, lead = _sum_axes(x._data.shape, shape)
-        out = x._data.sum(axis=axes, keepdims=True) if axes else x._data
-        return out.reshape(shape) if lead or out.shape != shape else out
+        return sum_to_array(x._data, shape)
 
     @staticmethod
     def backward(ctx, grad):

@@ -12,7 +12,8 @@ import numpy as np
 
 from nbgrad import backend
 from nbgrad.autograd.function import OUTPUT, Function
-from nbgrad.ops._util import as_operand, broadcast_shapes, check_same_device, data, default_float
+from nbgrad.ops import math_ns
+from nbgrad.ops._util import PYTHON_SCALARS, as_operand, broadcast_shapes, check_same_device, data, default_float
 from nbgrad.ops.broadcast import sum_to
 from nbgrad.tensor import Tensor, register_method
 
@@ -22,17 +23,21 @@ from nbgrad.tensor import Tensor, register_method
 
 def _binary_inputs(a, b, op: str):
     """Arrays (or weak scalars) for a binary op, with devices and dtypes settled."""
-    ad, bd = data(a), data(b)
-    a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
-    if a_is_t and b_is_t:
-        if type(ad) is not type(bd):
-            check_same_device(op, a, b)
-    elif a_is_t:
-        if type(bd) is float and ad.dtype.kind in "iub":
-            ad = ad.astype(backend.get_default_dtype())
-    elif type(ad) is float and bd.dtype.kind in "iub":
+    if isinstance(a, Tensor):
+        ad = a._data
+        if isinstance(b, Tensor):
+            bd = b._data
+            if type(ad) is not type(bd):
+                check_same_device(op, a, b)
+        else:
+            bd = b
+            if type(b) is float and ad.dtype.kind in "iub":
+                ad = ad.astype(backend.get_default_dtype())
+        return ad, bd
+    bd = b._data
+    if type(a) is float and bd.dtype.kind in "iub":
         bd = bd.astype(backend.get_default_dtype())
-    return ad, bd
+    return a, bd
 
 
 def _broadcast_error(op: str, a, b):
@@ -44,6 +49,7 @@ def _broadcast_error(op: str, a, b):
 
 
 def _compute(ufunc, a, b, op: str):
+    """``ufunc(a, b)`` on the operands' arrays, with a clear error when shapes do not broadcast."""
     ad, bd = _binary_inputs(a, b, op)
     try:
         return ufunc(ad, bd)
@@ -53,58 +59,97 @@ def _compute(ufunc, a, b, op: str):
         raise
 
 
+def _setup_shapes(ctx, inputs, output) -> None:
+    a, b = inputs
+    ctx.shapes = (_shape(a), _shape(b))
+
+
+def _setup_operands(ctx, inputs, output) -> None:
+    _save_operands(ctx, *inputs)
+    _setup_shapes(ctx, inputs, output)
+
+
 def _shape(v):
     return v._data.shape if isinstance(v, Tensor) else None
+
+
+def _save_operands(ctx, a, b, *extra) -> None:
+    """Save a binary op's operands (Tensors saved, Python scalars kept), plus ``extra``."""
+    ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, *extra)
+    ctx.scalars = (_scalar_for_backward(a, b), _scalar_for_backward(b, a))
+
+
+def _scalar_for_backward(value, other):
+    """A Python number as a 0-d array of the other operand's float dtype, else None.
+
+    NumPy multiplies by a 0-d array of the same dtype about twice as fast as by
+    a Python float (which goes through weak-scalar promotion every time), and
+    backward multiplies by it once per step.
+    """
+    if isinstance(value, Tensor):
+        return None
+    if isinstance(other, Tensor) and other._data.dtype.kind == "f":
+        return backend.array_module(other._data).asarray(value, dtype=other._data.dtype)
+    return value
+
+
+def _saved_operands(ctx) -> tuple:
+    """``(a, b, *extra)`` as given to :func:`_save_operands`."""
+    a, b, *extra = ctx.saved_tensors
+    sa, sb = ctx.scalars
+    return (sa if a is None else a), (sb if b is None else b), *extra
 
 
 class Add(Function):
     _builtin = True
 
+    setup_context = staticmethod(_setup_shapes)
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
         return _compute(np.add, a, b, "add")
 
     @staticmethod
     def backward(ctx, grad):
-        sa, sb = ctx.shapes
-        need_a, need_b = ctx.needs_input_grad
-        return (sum_to(grad, sa) if need_a else None), (sum_to(grad, sb) if need_b else None)
+        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
+        return math_ns.run(
+            lambda g, m: (m.sum_to(g, sa) if need_a else None, m.sum_to(g, sb) if need_b else None), grad
+        )
 
 
 class Sub(Function):
     _builtin = True
 
+    setup_context = staticmethod(_setup_shapes)
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
         return _compute(np.subtract, a, b, "sub")
 
     @staticmethod
     def backward(ctx, grad):
-        sa, sb = ctx.shapes
-        need_a, need_b = ctx.needs_input_grad
-        return (sum_to(grad, sa) if need_a else None), (sum_to(-grad, sb) if need_b else None)
+        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
+        return math_ns.run(
+            lambda g, m: (m.sum_to(g, sa) if need_a else None, m.sum_to(-g, sb) if need_b else None), grad
+        )
 
 
 class Mul(Function):
     _builtin = True
 
+    setup_context = staticmethod(_setup_operands)
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
         return _compute(np.multiply, a, b, "mul")
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
-        need_a, need_b = ctx.needs_input_grad
-        ga = sum_to(grad * b, a._data.shape) if need_a else None
-        gb = sum_to(grad * a, b._data.shape) if need_b else None
-        return ga, gb
+        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
+        return math_ns.run(
+            lambda g, a, b, m: (m.sum_to(g * b, sa) if need_a else None, m.sum_to(g * a, sb) if need_b else None),
+            grad, *_saved_operands(ctx),
+        )
 
 
 class Div(Function):
@@ -116,8 +161,8 @@ class Div(Function):
         # True division of integers gives the default float dtype, as in torch.
         ad = default_float(ad) if isinstance(a, Tensor) else ad
         bd = default_float(bd) if isinstance(b, Tensor) else bd
-        ctx.save_for_backward(b if isinstance(b, Tensor) else None, OUTPUT)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, None, b, OUTPUT)
+        ctx.shapes = (_shape(a), _shape(b))
         try:
             return np.true_divide(ad, bd)
         except ValueError:
@@ -125,13 +170,12 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        b, out = ctx.saved_tensors
-        a_in, b_in = ctx.scalars
-        b = b_in if b is None else b
-        need_a, need_b = ctx.needs_input_grad
-        ga = sum_to(grad / b, a_in._data.shape) if need_a else None
-        gb = sum_to(-grad * out / b, b._data.shape) if need_b else None
-        return ga, gb
+        _, b, out = _saved_operands(ctx)
+        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
+        return math_ns.run(
+            lambda g, b, y, m: (m.sum_to(g / b, sa) if need_a else None, m.sum_to(-g * y / b, sb) if need_b else None),
+            grad, b, out,
+        )
 
 
 class Pow(Function):
@@ -142,8 +186,7 @@ class Pow(Function):
         ad, bd = _binary_inputs(a, b, "pow")
         if isinstance(a, Tensor) and type(bd) is int and bd < 0 and ad.dtype.kind in "iu":
             raise RuntimeError(f"pow: integers to negative integer powers are not allowed (base dtype {ad.dtype})")
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, OUTPUT)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, a, b, OUTPUT)
         try:
             return np.power(ad, bd)
         except ValueError:
@@ -151,9 +194,7 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b, out = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b, out = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
@@ -211,15 +252,12 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_operands(ctx, a, b)
         return _compute(np.mod, a, b, "remainder")
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad
         ga = sum_to(grad, a._data.shape) if need_a else None
         gb = sum_to(-grad * floor_divide(a, b), b._data.shape) if need_b else None
@@ -227,7 +265,12 @@ class Remainder(Function):
 
 
 def _binary(cls, a, b, op: str) -> Tensor:
-    return cls.apply(as_operand(a, op), as_operand(b, op))
+    # Tensors and Python numbers go straight through: this is every op's hot path.
+    if type(a) is not Tensor and type(a) not in PYTHON_SCALARS:
+        a = as_operand(a, op)
+    if type(b) is not Tensor and type(b) not in PYTHON_SCALARS:
+        b = as_operand(b, op)
+    return cls.apply(a, b)
 
 
 @register_method("add")
@@ -330,26 +373,30 @@ def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: boo
     Args:
         name: the class name (the node is shown as ``<name>Backward0``).
         compute: array -> array.
-        derivative: ``(grad, x, y) -> grad_input`` written with Tensor ops;
-            ``None`` for ops whose gradient is zero (floor, sign...).
+        derivative: ``(grad, x, y, m) -> grad_input`` written with operators and
+            the functions of the math namespace ``m`` (see ``math_ns``), so that it
+            runs on arrays or on Tensors; ``None`` for a zero gradient (floor, sign...).
         saves: which of input ``x`` and output ``y`` backward needs.
         floats: integer inputs are converted to the default float first.
     """
 
     def forward(ctx, x):
-        array = default_float(x._data) if floats else x._data
-        ctx.save_for_backward(x if "x" in saves else None, OUTPUT if "y" in saves else None)
-        return compute(array)
+        return compute(default_float(x._data) if floats else x._data)
+
+    save_x, save_y = "x" in saves, "y" in saves
+
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0] if save_x else None, OUTPUT if save_y else None)
 
     def backward(ctx, grad):
         if derivative is None:
             return grad * 0
-        x, y = ctx.saved_tensors
-        return derivative(grad, x, y)
+        return math_ns.run_saved(derivative, ctx, grad)
 
     return type(name, (Function,), {
         "_builtin": True,
         "forward": staticmethod(forward),
+        "setup_context": staticmethod(setup_context),
         "backward": staticmethod(backward),
         "__doc__": f"Elementwise ``{name.lower()}`` (a graph node).",
         "__module__": __name__,
@@ -366,30 +413,31 @@ def _sigmoid(a):
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
 
-Neg = _unary_op("Neg", np.negative, lambda g, x, y: -g, saves="", floats=False)
-Abs = _unary_op("Abs", np.abs, lambda g, x, y: g * sign(x), floats=False)
-Exp = _unary_op("Exp", np.exp, lambda g, x, y: g * y, saves="y")
-Exp2 = _unary_op("Exp2", np.exp2, lambda g, x, y: g * y * _LN2, saves="y")
-Expm1 = _unary_op("Expm1", np.expm1, lambda g, x, y: g * (y + 1), saves="y")
-Log = _unary_op("Log", np.log, lambda g, x, y: g / x)
-Log2 = _unary_op("Log2", np.log2, lambda g, x, y: g / (x * _LN2))
-Log10 = _unary_op("Log10", np.log10, lambda g, x, y: g / (x * _LN10))
-Log1p = _unary_op("Log1p", np.log1p, lambda g, x, y: g / (x + 1))
-Sqrt = _unary_op("Sqrt", np.sqrt, lambda g, x, y: g / (2 * y), saves="y")
-Rsqrt = _unary_op("Rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, y: g * -0.5 * y / x, saves="xy")
-Sin = _unary_op("Sin", np.sin, lambda g, x, y: g * cos(x))
-Cos = _unary_op("Cos", np.cos, lambda g, x, y: -g * sin(x))
-Tan = _unary_op("Tan", np.tan, lambda g, x, y: g * (1 + y * y), saves="y")
-Asin = _unary_op("Asin", np.arcsin, lambda g, x, y: g * rsqrt(1 - x * x))
-Acos = _unary_op("Acos", np.arccos, lambda g, x, y: -g * rsqrt(1 - x * x))
-Atan = _unary_op("Atan", np.arctan, lambda g, x, y: g / (1 + x * x))
-Sinh = _unary_op("Sinh", np.sinh, lambda g, x, y: g * cosh(x))
-Cosh = _unary_op("Cosh", np.cosh, lambda g, x, y: g * sinh(x))
-Tanh = _unary_op("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y), saves="y")
-Sigmoid = _unary_op("Sigmoid", _sigmoid, lambda g, x, y: g * y * (1 - y), saves="y")
-Relu = _unary_op("Relu", lambda a: np.maximum(a, 0), lambda g, x, y: g * (y > 0), saves="y", floats=False)
-Reciprocal = _unary_op("Reciprocal", np.reciprocal, lambda g, x, y: -g * y * y, saves="y")
-Square = _unary_op("Square", np.square, lambda g, x, y: g * 2 * x, floats=False)
+Neg = _unary_op("Neg", np.negative, lambda g, x, y, m: -g, saves="", floats=False)
+Abs = _unary_op("Abs", np.abs, lambda g, x, y, m: g * m.sign(x), floats=False)
+Exp = _unary_op("Exp", np.exp, lambda g, x, y, m: g * y, saves="y")
+Exp2 = _unary_op("Exp2", np.exp2, lambda g, x, y, m: g * y * _LN2, saves="y")
+Expm1 = _unary_op("Expm1", np.expm1, lambda g, x, y, m: g * (y + 1), saves="y")
+Log = _unary_op("Log", np.log, lambda g, x, y, m: g / x)
+Log2 = _unary_op("Log2", np.log2, lambda g, x, y, m: g / (x * _LN2))
+Log10 = _unary_op("Log10", np.log10, lambda g, x, y, m: g / (x * _LN10))
+Log1p = _unary_op("Log1p", np.log1p, lambda g, x, y, m: g / (x + 1))
+Sqrt = _unary_op("Sqrt", np.sqrt, lambda g, x, y, m: g / (2 * y), saves="y")
+Rsqrt = _unary_op("Rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, y, m: g * -0.5 * y / x, saves="xy")
+Sin = _unary_op("Sin", np.sin, lambda g, x, y, m: g * m.cos(x))
+Cos = _unary_op("Cos", np.cos, lambda g, x, y, m: -g * m.sin(x))
+Tan = _unary_op("Tan", np.tan, lambda g, x, y, m: g * (1 + y * y), saves="y")
+Asin = _unary_op("Asin", np.arcsin, lambda g, x, y, m: g * m.rsqrt(1 - x * x))
+Acos = _unary_op("Acos", np.arccos, lambda g, x, y, m: -g * m.rsqrt(1 - x * x))
+Atan = _unary_op("Atan", np.arctan, lambda g, x, y, m: g / (1 + x * x))
+Sinh = _unary_op("Sinh", np.sinh, lambda g, x, y, m: g * m.cosh(x))
+Cosh = _unary_op("Cosh", np.cosh, lambda g, x, y, m: g * m.sinh(x))
+# Written with array-array products only: a Python scalar costs NumPy twice as much.
+Tanh = _unary_op("Tanh", np.tanh, lambda g, x, y, m: g - g * y * y, saves="y")
+Sigmoid = _unary_op("Sigmoid", _sigmoid, lambda g, x, y, m: (g - g * y) * y, saves="y")
+Relu = _unary_op("Relu", lambda a: np.maximum(a, 0), lambda g, x, y, m: g * (y > 0), saves="y", floats=False)
+Reciprocal = _unary_op("Reciprocal", np.reciprocal, lambda g, x, y, m: -g * y * y, saves="y")
+Square = _unary_op("Square", np.square, lambda g, x, y, m: g * 2 * x, floats=False)
 Sign = _unary_op("Sign", np.sign, saves="", floats=False)
 Floor = _unary_op("Floor", np.floor, saves="", floats=False)
 Ceil = _unary_op("Ceil", np.ceil, saves="", floats=False)
@@ -436,6 +484,7 @@ floor = _export(Floor, "floor", "Round down (zero gradient).")
 ceil = _export(Ceil, "ceil", "Round up (zero gradient).")
 trunc = _export(Trunc, "trunc", "Round towards zero (zero gradient).", ("fix",))
 Tensor.__pos__ = lambda self: self
+math_ns.TENSORS.__dict__.update(cos=cos, sin=sin, cosh=cosh, sinh=sinh, sign=sign, log=log, rsqrt=rsqrt)
 
 
 @register_method("round")

@@ -1,2 +1,560 @@
-"""(being written)"""
-__all__ = []
+"""Fused hot paths of neural networks: softmax, log-softmax and the common losses.
+
+Each op is ONE graph node with a hand-written backward instead of a chain of
+elementary nodes (a node per ``exp``/``sum``/``div`` is slow in Python). The
+backward formulas are written with Tensor ops, so ``create_graph=True``
+differentiates them again. The forward passes shift by the maximum before
+``exp``, so large logits neither overflow nor lose precision.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from nbgrad import backend
+from nbgrad.autograd.function import OUTPUT, Function
+from nbgrad.autograd.grad_mode import is_grad_enabled
+from nbgrad.ops import math_ns
+from nbgrad.ops._util import broadcast_shapes, check_same_device, default_float, describe, wrap_dim
+from nbgrad.ops.broadcast import sum_to
+from nbgrad.tensor import Tensor, register_method
+
+__all__ = ["cross_entropy", "log_softmax", "mse_loss", "nll_loss", "softmax"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------------------
+# softmax and log_softmax
+
+
+def _reduce_axis(array, dim: int):
+    # A 0-d array has no axis 0 to reduce; axis=None reduces it to itself.
+    return dim if array.ndim else None
+
+
+def _shifted(x, axis):
+    """``x - max(x)`` along ``axis``: exp of it never overflows."""
+    return x - x.max(axis=axis, keepdims=True)
+
+
+def _softmax_array(x, dim: int):
+    if x.size == 0:
+        return x.copy()
+    axis = _reduce_axis(x, dim)
+    e = np.exp(_shifted(x, axis))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def _log_softmax_array(x, dim: int):
+    if x.size == 0:
+        return x.copy()
+    axis = _reduce_axis(x, dim)
+    s = _shifted(x, axis)
+    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    return s
+
+
+def _keep_shape(shape, dim: int) -> tuple:
+    """``shape`` with dimension ``dim`` reduced to 1 (the shape of a keepdim sum)."""
+    return tuple(1 if i == dim else n for i, n in enumerate(shape))
+
+
+class Softmax(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(OUTPUT)
+        return _softmax_array(x._data, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        keep = _keep_shape(y.shape, ctx.dim)
+        # y * (g - <g, y>) along dim; y is the node's own output, so under
+        # create_graph a second derivative flows through this node again.
+        return math_ns.run(lambda g, y, m: y * (g - m.sum_to(g * y, keep)), grad, y), None
+
+
+class LogSoftmax(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(OUTPUT)
+        return _log_softmax_array(x._data, dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        keep = _keep_shape(y.shape, ctx.dim)
+        p = y.exp() if is_grad_enabled() else Tensor._wrap(np.exp(y._data))
+        return math_ns.run(lambda g, p, m: g - p * m.sum_to(g, keep), grad, p), None
+
+
+def _softmax_input(input: Tensor, dtype, op: str) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if dtype is not None:
+        return input.to(backend.to_dtype(dtype))
+    if input.dtype.kind not in "fc":
+        # Integers become the default float, as for exp: a softmax of ints is a probability.
+        return Tensor._wrap(default_float(input._data))
+    return input
+
+
+@register_method("softmax")
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    r"""Softmax along ``dim``: :math:`\exp(x_i) / \sum_j \exp(x_j)`, computed without overflow.
+
+    Args:
+        input: the tensor.
+        dim: the dimension along which the outputs sum to 1.
+        dtype: cast ``input`` to this dtype first (e.g. ``nb.float64``).
+
+    Shape:
+        Output: the shape of ``input``.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> nb.softmax(nb.tensor([[1.0, 2.0, 3.0]]), dim=1)
+        tensor([[0.0900, 0.2447, 0.6652]])
+    """
+    x = _softmax_input(input, dtype, "softmax")
+    return Softmax.apply(x, wrap_dim(dim, x.ndim, "softmax"))
+
+
+@register_method("log_softmax")
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    r"""``log(softmax(input, dim))``, computed stably as :math:`x_i - \log\sum_j \exp(x_j)`.
+
+    Args:
+        input: the tensor.
+        dim: the dimension to normalise over.
+        dtype: cast ``input`` to this dtype first.
+
+    Shape:
+        Output: the shape of ``input``.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> nb.log_softmax(nb.tensor([0.0, 0.0]), dim=0)
+        tensor([-0.6931, -0.6931])
+    """
+    x = _softmax_input(input, dtype, "log_softmax")
+    return LogSoftmax.apply(x, wrap_dim(dim, x.ndim, "log_softmax"))
+
+
+# ---------------------------------------------------------------------------
+# classification losses: argument checks shared by cross_entropy and nll_loss
+
+
+class _Spec(NamedTuple):
+    """What a classification loss node needs besides its tensors (validated once)."""
+
+    class_axis: int
+    n_classes: int
+    weight: object  # array of shape (C,) in the input's dtype, or None
+    ignore_index: int
+    reduction: str
+    label_smoothing: float
+    probs: bool  # target holds class probabilities (same shape as input)
+
+    def weight_along_classes(self, ndim: int):
+        """The weight reshaped to broadcast along the class axis of an ``ndim``-d input."""
+        return self.weight.reshape((self.n_classes,) + (1,) * (ndim - self.class_axis - 1))
+
+
+def _check_reduction(reduction, op: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _check_input(input, op: str) -> None:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating point tensor, got dtype {input.dtype}")
+
+
+def _class_spec(op: str, input, target, weight, ignore_index, reduction, label_smoothing, allow_probs) -> _Spec:
+    _check_input(input, op)
+    _check_reduction(reduction, op)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: target must be a Tensor, got {type(target).__name__}")
+    check_same_device(op, input, target, weight)
+    if input.ndim == 0:
+        raise RuntimeError(f"{op}: input must have a class dimension, got a 0-d tensor; use shape (C,) or (N, C, ...)")
+    class_axis = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_axis]
+    shape, tshape = tuple(input.shape), tuple(target.shape)
+    index_shape = shape[:class_axis] + shape[class_axis + 1 :]
+    probs = target.dtype.kind == "f" and tshape == shape and allow_probs
+    if not probs:
+        indices = target.dtype.kind in "iu"
+        if tshape != index_shape and (indices or (allow_probs and target.dtype.kind == "f")):
+            expected = f"{index_shape} (class indices)" + (f" or {shape} (class probabilities)" if allow_probs else "")
+            raise RuntimeError(
+                f"{op}: target of shape {tshape} does not match input of shape {shape}: expected a target of "
+                f"shape {expected}"
+            )
+        if not indices:
+            kinds = "class indices (an integer tensor)" + (" or class probabilities" if allow_probs else "")
+            raise TypeError(
+                f"{op}: target must hold {kinds}; got dtype {target.dtype} with shape {tshape} "
+                f"for input of shape {shape}"
+            )
+    if probs and target.dtype != input.dtype:
+        raise TypeError(
+            f"{op}: class-probability target has dtype {target.dtype} but input has dtype {input.dtype}; "
+            "convert one with .to(dtype)"
+        )
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    w = None
+    if weight is not None:
+        if not isinstance(weight, Tensor) or tuple(weight.shape) != (n_classes,) or weight.dtype.kind != "f":
+            raise RuntimeError(
+                f"{op}: weight must be a floating point tensor of shape ({n_classes},), one value per class of "
+                f"the input of shape {shape}; got {describe(weight)}"
+            )
+        if weight.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{op}: the class weight is not differentiable; pass weight.detach()")
+        w = weight._data.astype(input.dtype, copy=False)
+    if not probs:
+        _check_target_range(op, target._data, n_classes, ignore_index)
+    return _Spec(class_axis, n_classes, w, int(ignore_index), reduction, float(label_smoothing), probs)
+
+
+def _check_target_range(op: str, t, n_classes: int, ignore_index: int) -> None:
+    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    # One host sync on the GPU; an out-of-range index would otherwise read garbage silently.
+    if bool(bad.any()):
+        value = int(t[bad].reshape(-1)[0])
+        raise IndexError(
+            f"{op}: target {value} is out of bounds for {n_classes} classes (expected values in "
+            f"[0, {n_classes - 1}] or ignore_index={ignore_index})"
+        )
+
+
+def _index_terms(t, spec: _Spec, dtype):
+    """Targets with ignored entries set to class 0, the 0/1 mask of counted samples, each sample's weight."""
+    xp = backend.array_module(t)
+    counted = t != spec.ignore_index
+    safe = xp.where(counted, t, 0)
+    counted = counted.astype(dtype)
+    w_t = counted if spec.weight is None else spec.weight[safe] * counted
+    return safe, counted, w_t
+
+
+def _picked_nll(logp, safe, w_t, axis: int):
+    """``-w[t] * logp[t]`` per sample: the log-probability of each target class."""
+    xp = backend.array_module(logp)
+    picked = xp.take_along_axis(logp, xp.expand_dims(safe, axis), axis=axis).squeeze(axis)
+    return -(picked * w_t)
+
+
+def _one_hot_weights(safe, w_t, spec: _Spec, ndim: int):
+    """Dense ``w[t] * onehot(t)`` (0 for ignored samples), the shape of the input."""
+    xp = backend.array_module(safe)
+    classes = xp.arange(spec.n_classes).reshape((spec.n_classes,) + (1,) * (ndim - spec.class_axis - 1))
+    axis = spec.class_axis
+    return (classes == xp.expand_dims(safe, axis)) * xp.expand_dims(w_t, axis)
+
+
+def _reduce(loss, reduction: str, denom):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    # All samples ignored (or none at all) gives 0/0 = nan, as in torch.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / denom
+
+
+def _mean_scale(denom, like):
+    """``1 / denom`` for the backward of 'mean', 0 when nothing was counted (torch's zero gradient)."""
+    xp = backend.array_module(like)
+    denom = xp.asarray(denom, dtype=like.dtype)
+    return xp.where(denom > 0, 1 / xp.where(denom > 0, denom, 1), 0).astype(like.dtype)
+
+
+def _grad_per_element(grad: Tensor, ctx) -> Tensor:
+    """The incoming gradient made to broadcast against the input (per-sample, class axis restored)."""
+    reduction = ctx.spec.reduction
+    if reduction == "none":
+        axis = ctx.spec.class_axis
+        if is_grad_enabled():
+            return grad.unsqueeze(axis)
+        return Tensor._wrap(backend.array_module(grad._data).expand_dims(grad._data, axis))
+    if reduction == "mean":
+        return grad * Tensor._wrap(ctx.scale)
+    return grad
+
+
+# ---------------------------------------------------------------------------
+# cross_entropy and nll_loss nodes
+
+
+class CrossEntropy(Function):
+    """log_softmax + negative log-likelihood (+ label smoothing) as one node.
+
+    Every variant is ``loss = -sum_c a_c * logp_c`` for per-element coefficients
+    ``a`` (weighted one-hot, smoothed, or the given probabilities), so one
+    backward serves them all: ``dloss/dx = p * sum_c a_c - a``.
+    """
+
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, input, target, spec):
+        x = input._data
+        axis, ls, n = spec.class_axis, spec.label_smoothing, spec.n_classes
+        logp = _log_softmax_array(x, axis)
+        w = None if spec.weight is None else spec.weight_along_classes(x.ndim)
+        if spec.probs:
+            coef = target._data * (1 - ls) + ls / n if ls else target._data
+            coef = coef if w is None else coef * w
+            loss = -(coef * logp).sum(axis=axis)
+            denom = x.size // n if n else 0
+        else:
+            safe, counted, w_t = _index_terms(target._data, spec, x.dtype)
+            loss = _picked_nll(logp, safe, w_t, axis)
+            if ls:
+                smooth = (logp if w is None else logp * w).sum(axis=axis) * counted
+                loss = loss * (1 - ls) - smooth * (ls / n)
+            # torch divides the smoothing term by the same sum of target weights.
+            denom = w_t.sum()
+            ctx.index = (safe, counted, w_t)
+        ctx.spec, ctx.logp = spec, logp
+        if spec.reduction == "mean":
+            ctx.scale = _mean_scale(denom, x)
+        ctx.save_for_backward(input, target if spec.probs else None)
+        return _reduce(loss, spec.reduction, denom)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        spec = ctx.spec
+        axis, ls, n = spec.class_axis, spec.label_smoothing, spec.n_classes
+        g = _grad_per_element(grad, ctx)
+        # Under create_graph the (log-)probabilities are recomputed as graph nodes so
+        # that this gradient can be differentiated again; otherwise the forward's are reused.
+        if is_grad_enabled():
+            logp, p = LogSoftmax.apply(x, axis), Softmax.apply(x, axis)
+        else:
+            logp, p = Tensor._wrap(ctx.logp), Tensor._wrap(np.exp(ctx.logp))
+        w = None if spec.weight is None else Tensor._wrap(spec.weight_along_classes(x.ndim))
+        if spec.probs:
+            a = target * (1 - ls) + ls / n if ls else target
+            a = a if w is None else a * w
+            a_sum = sum_to(a, _keep_shape(a.shape, axis))
+        else:
+            a, a_sum = _index_coefficients(ctx.index, spec, x.ndim)
+        need_input, need_target, _ = ctx.needs_input_grad
+        grad_input = math_ns.run(lambda g, p, a, a_sum, m: g * (p * a_sum - a), g, p, a, a_sum) if need_input else None
+        grad_target = None
+        if need_target:
+            grad_target = math_ns.run(
+                lambda g, logp, w, m: g * logp * (-(1 - ls) if w is None else w * -(1 - ls)), g, logp, w
+            )
+        return grad_input, grad_target, None
+
+
+def _index_coefficients(index, spec: _Spec, ndim: int):
+    """The constant ``a`` of class-index cross-entropy and its sum over classes, as Tensors."""
+    safe, counted, w_t = index
+    xp = backend.array_module(safe)
+    axis, ls, n = spec.class_axis, spec.label_smoothing, spec.n_classes
+    a = _one_hot_weights(safe, w_t, spec, ndim)
+    a_sum = w_t
+    if ls:
+        counted = xp.expand_dims(counted, axis)
+        if spec.weight is None:
+            a = a * (1 - ls) + counted * (ls / n)
+            a_sum = w_t * (1 - ls) + counted.squeeze(axis) * ls
+        else:
+            a = a * (1 - ls) + counted * spec.weight_along_classes(ndim) * (ls / n)
+            a_sum = w_t * (1 - ls) + counted.squeeze(axis) * (spec.weight.sum() * (ls / n))
+    return Tensor._wrap(a), Tensor._wrap(xp.expand_dims(a_sum, axis))
+
+
+class NllLoss(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, input, target, spec):
+        x = input._data
+        safe, counted, w_t = _index_terms(target._data, spec, x.dtype)
+        ctx.spec, ctx.index = spec, (safe, w_t)
+        denom = w_t.sum()
+        if spec.reduction == "mean":
+            ctx.scale = _mean_scale(denom, x)
+        ctx.ndim = x.ndim
+        return _reduce(_picked_nll(x, safe, w_t, spec.class_axis), spec.reduction, denom)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # The loss is linear in the input: its gradient is a constant (negated,
+        # weighted one-hot) scaled by the incoming gradient.
+        safe, w_t = ctx.index
+        hot = Tensor._wrap(-_one_hot_weights(safe, w_t, ctx.spec, ctx.ndim))
+        return _grad_per_element(grad, ctx) * hot, None, None
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    r"""Cross-entropy between logits and a target, fused with ``log_softmax`` into one node.
+
+    With class indices :math:`y_n` and weights :math:`w` the loss of sample
+    :math:`n` is :math:`-w_{y_n} \log \mathrm{softmax}(x_n)_{y_n}`; ``'mean'``
+    divides the sum by :math:`\sum_n w_{y_n}` over samples that are not
+    ``ignore_index``. ``label_smoothing`` ε mixes in the uniform distribution:
+    :math:`(1-ε)\,\mathrm{nll} + \frac{ε}{C} \sum_c -w_c \log p_c`, as torch does.
+    With class probabilities the loss is :math:`-\sum_c w_c t_c \log p_c` and
+    ``'mean'`` divides by the number of samples.
+
+    Args:
+        input: unnormalised logits.
+        target: class indices (an integer tensor) or class probabilities (a
+            float tensor of the input's shape, differentiable).
+        weight: a rescaling weight per class, of shape ``(C,)`` (not differentiated).
+        ignore_index: a class-index target value that contributes neither loss
+            nor gradient (class-index targets only).
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        label_smoothing: ε in ``[0, 1]``.
+
+    Shape:
+        - input: ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``
+        - target: ``()``, ``(N,)`` or ``(N, d1, ..., dk)`` of indices in ``[0, C)``;
+          or the shape of the input for probabilities
+        - output: a scalar, or the target's index shape for ``reduction='none'``
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> logits = nb.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
+        >>> import nbgrad.nn.functional as F
+        >>> loss = F.cross_entropy(logits, nb.tensor([0, 0]))
+        >>> loss
+        tensor(1.1269, grad_fn=<CrossEntropyBackward0>)
+        >>> loss.backward()
+    """
+    spec = _class_spec("cross_entropy", input, target, weight, ignore_index, reduction, label_smoothing, True)
+    return CrossEntropy.apply(input, target, spec)
+
+
+def nll_loss(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    r"""Negative log-likelihood of log-probabilities: :math:`-w_{y_n} x_{n, y_n}`.
+
+    ``input`` usually comes from :func:`log_softmax`; ``cross_entropy`` does
+    both in one node. ``'mean'`` divides by the sum of the weights of the
+    targets that are not ``ignore_index``.
+
+    Args:
+        input: log-probabilities.
+        target: class indices (an integer tensor).
+        weight: a rescaling weight per class, of shape ``(C,)``.
+        ignore_index: a target value that contributes neither loss nor gradient.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Shape:
+        - input: ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)``
+        - target: ``()``, ``(N,)`` or ``(N, d1, ..., dk)``
+        - output: a scalar, or the target's shape for ``reduction='none'``
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> logp = nb.tensor([[-0.5, -1.0], [-2.0, -0.1]])
+        >>> import nbgrad.nn.functional as F
+        >>> F.nll_loss(logp, nb.tensor([1, 0]), reduction="none")
+        tensor([1., 2.])
+    """
+    spec = _class_spec("nll_loss", input, target, weight, ignore_index, reduction, 0.0, False)
+    return NllLoss.apply(input, target, spec)
+
+
+# ---------------------------------------------------------------------------
+# regression
+
+
+class MseLoss(Function):
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, input, target, reduction):
+        diff = input._data - target._data
+        ctx.reduction = reduction
+        ctx.save_for_backward(input, target)
+        return _reduce(diff * diff, reduction, diff.size)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        diff = x - target
+        if ctx.reduction == "mean":
+            grad = grad * (2.0 / diff.numel()) if diff.numel() else grad * 0.0
+        else:
+            grad = grad * 2.0
+        grad_diff = grad * diff
+        need_input, need_target, _ = ctx.needs_input_grad
+        grad_input = sum_to(grad_diff, tuple(x.shape)) if need_input else None
+        grad_target = sum_to(-grad_diff, tuple(target.shape)) if need_target else None
+        return grad_input, grad_target, None
+
+
+def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    r"""Mean squared error :math:`(x - y)^2`, reduced; differentiable in both arguments.
+
+    Like torch, a target whose shape differs from the input's is broadcast
+    against it, with a warning (it is usually a bug: ``(N,)`` against ``(N, 1)``
+    gives an ``(N, N)`` loss matrix).
+
+    Args:
+        input: the prediction.
+        target: the target, of the same shape.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> F.mse_loss(nb.tensor([1.0, 2.0]), nb.tensor([0.0, 4.0]))
+        tensor(2.5000)
+    """
+    _check_input(input, "mse_loss")
+    _check_reduction(reduction, "mse_loss")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"mse_loss: target must be a Tensor, got {type(target).__name__}")
+    if target.dtype.kind != "f":
+        raise TypeError(f"mse_loss: target must be a floating point tensor, got dtype {target.dtype}")
+    check_same_device("mse_loss", input, target)
+    if input.shape != target.shape:
+        broadcast_shapes("mse_loss", input.shape, target.shape)
+        warnings.warn(
+            f"mse_loss: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; they are "
+            "broadcast together, which is likely not what you want",
+            UserWarning,
+            stacklevel=2,
+        )
+    return MseLoss.apply(input, target, reduction)
