@@ -15,7 +15,7 @@ LAB_ARGS ?=
 BENCH_ARGS ?=
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: lab test torch bench lint format gpu-check clean
+.PHONY: lab test torch bench lint format gpu-check gpu-wheels clean
 
 lab: $(VENV)/.installed-notebook
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
@@ -39,6 +39,12 @@ format: $(VENV)/.installed-dev
 # On a GPU machine, from the source tree, with CuPy, torch and pytest already there (no network, no venv).
 gpu-check:
 	bash benchmarks/gpu_check.sh
+
+# Test dependencies the GPU machine's image lacks, for gpu_check.sh to install offline (its python3 is 3.12).
+GPU_PYTHON_VERSION ?= 3.12
+gpu-wheels: | $(BIN)/python
+	$(BIN)/python -m pip download --no-deps --only-binary=:all: --python-version $(GPU_PYTHON_VERSION) \
+		-d shared/wheels hypothesis sortedcontainers
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache benchmarks/results

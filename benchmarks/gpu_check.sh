@@ -37,8 +37,13 @@ PY
 
 if ! "$PY" -c "import hypothesis" 2>/dev/null; then
     echo "== installing hypothesis from $WHEELS"
+    if ! compgen -G "$WHEELS/*.whl" >/dev/null; then
+        echo "hypothesis is missing and $WHEELS holds no wheels: run 'make gpu-wheels' on a networked machine" >&2
+        exit 1
+    fi
     site=$(mktemp -d)
-    "$PY" -m pip install --quiet --no-index --find-links "$WHEELS" --target "$site" hypothesis
+    # A wheel is a zip of an installed package: unpacking it needs neither pip nor a network.
+    for wheel in "$WHEELS"/*.whl; do "$PY" -m zipfile -e "$wheel" "$site"; done
     export PYTHONPATH="$PYTHONPATH:$site"
 fi
 

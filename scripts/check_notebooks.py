@@ -38,7 +38,7 @@ def check_notebook(path: Path) -> list[str]:
     for index, cell in enumerate(cells):
         if cell["cell_type"] != "code":
             continue
-        where = f"{path}: code cell {index}"
+        where = f"{path}: cell {index + 1} (code)"
         if not "".join(cell["source"]).strip():
             problems.append(f"{where} is empty: delete it")
             continue

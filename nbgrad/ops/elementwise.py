@@ -207,8 +207,9 @@ class Pow(Function):
             ga = sum_to(ga, a._data.shape)
         if need_b:
             # d(a**b)/db = a**b * log(a); where a == 0 and b >= 0 torch defines it as 0.
-            log_a = log(a) if isinstance(a, Tensor) else float(np.log(a))
-            gb = grad * out * log_a
+            with np.errstate(divide="ignore", invalid="ignore"):  # log(0) is masked just below
+                log_a = log(a) if isinstance(a, Tensor) else float(np.log(a))
+                gb = grad * out * log_a
             if isinstance(a, Tensor):
                 gb = where((a == 0) & (b >= 0), 0.0, gb)
             gb = sum_to(gb, b._data.shape)

@@ -427,7 +427,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if idx.ndim > 1:
         raise IndexError(f"index_select: index must be 0-D or 1-D, got shape {tuple(idx.shape)}")
     if input.ndim == 0:
-        return index_select(input[None], 0, index)[0] if idx.ndim == 0 else index_select(input[None], 0, index)
+        return index_select(input[None], 0, index)[0]  # torch keeps a 0-d input 0-d
     dim = wrap_dim(dim, input.ndim, "index_select")
     _check_range("index_select", idx, input._data.shape[dim], dim)
     return Index.apply(input, (slice(None),) * dim + (idx.reshape(-1),), "index_select")

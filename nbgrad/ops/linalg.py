@@ -161,7 +161,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return MatMul.apply(a, b)
 
 
-@register_method("dot", "inner_1d")
+@register_method("dot")
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Dot product of two 1-D tensors of the same length (a 0-d tensor).
 
