@@ -75,14 +75,14 @@ class _Formatter:
         if self.kind == "f" and values.size:
             finite = values[np.isfinite(values)].astype(np.float64)
             nonzero = np.abs(finite[finite != 0])
-            if finite.size and np.all(finite == np.round(finite)) and (nonzero.size == 0 or nonzero.max() < 1e8):
-                self.mode = "int"
+            # torch's rules: integer-valued floats print as "1."; a spread of more than
+            # 1000x, or values above 1e8 (or below 1e-4 when not integers), use "1.0000e+00".
+            spread = nonzero.size and (nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8)
+            if finite.size and np.all(finite == np.round(finite)):
+                self.mode = "sci" if spread else "int"
             else:
-                self.mode = "fixed"
-                if nonzero.size:
-                    lo, hi = nonzero.min(), nonzero.max()
-                    if hi / lo > 1000.0 or hi > 1e8 or lo < 1e-4:
-                        self.mode = "sci"
+                small = nonzero.size and nonzero.min() < 1e-4
+                self.mode = "sci" if spread or small else "fixed"
             if sci_mode is not None and self.mode != "int":
                 self.mode = "sci" if sci_mode else "fixed"
         flat = values.ravel()
@@ -114,7 +114,7 @@ def _format_rows(values: np.ndarray, shape, fmt: _Formatter, indent: int, summar
     if values.ndim == 1:
         items = [fmt(v) for v in values.tolist()]
         if cut:
-            items = items[:edge] + ["..."] + items[edge:]
+            items = items[:edge] + [" ..."] + items[edge:]
         per_line = max(1, (OPTIONS.linewidth - indent) // (fmt.width + 2))
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"

@@ -78,7 +78,7 @@ def apply_inplace(self: Tensor, name: str, op, *args, fast=None) -> Tensor:
         args: the other operands (Tensors among them may require grad).
         fast: ``fast(array, *arg_arrays)`` that writes the result straight into
             ``array`` (NumPy ``out=``); used when no graph is recorded. It may
-            raise TypeError/ValueError, and the checked path then explains why.
+            raise TypeError/ValueError/IndexError, and the checked path then explains why.
     """
     _check_writable(self, name)
     check_same_device(name, self, *args)
@@ -87,7 +87,7 @@ def apply_inplace(self: Tensor, name: str, op, *args, fast=None) -> Tensor:
         if fast is not None:
             try:
                 fast(self._data, *[data(a) for a in args])
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, IndexError):
                 pass
             else:
                 self._version[0] += 1

@@ -10,6 +10,7 @@ import string
 
 from nbgrad import backend
 from nbgrad.autograd.function import Function
+from nbgrad.autograd.grad_mode import STATE
 from nbgrad.ops._util import as_operand, check_same_device, describe
 from nbgrad.ops.broadcast import broadcast_to, sum_to
 from nbgrad.tensor import Tensor, register_method
@@ -36,8 +37,13 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if not STATE.enabled:  # an ordinary backward: plain BLAS calls on transposed views, no nodes
+            a, b = ctx.saved_arrays
+            if a.ndim == 2 and b.ndim == 2:
+                g = grad._data
+                return (Tensor._wrap(g @ b.T) if need_a else None), (Tensor._wrap(a.T @ g) if need_b else None)
+        a, b = ctx.saved_tensors
         if a._data.ndim == 2 and b._data.ndim == 2:
             return (MatMul.apply(grad, b.mT) if need_a else None), (MatMul.apply(a.mT, grad) if need_b else None)
         return _matmul_grads(grad, a, b, need_a, need_b)

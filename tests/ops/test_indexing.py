@@ -81,7 +81,7 @@ def test_getitem_index_tensor_forms(device):
 
 
 def test_getitem_0d_and_empty(device):
-    a = np.arange(24.0).reshape(SHAPE)
+    a = np.arange(60.0).reshape(SHAPE)
     x = _t(a, device)
     s = _t(np.float64(3.0), device)
     assert_close(s[None], np.array([3.0]))
@@ -113,10 +113,10 @@ def test_basic_index_is_a_view_sharing_the_version_counter(device):
     w = x[2, 3]
     assert v._version is x._version and w._version is x._version
     x.add_(1)
-    assert_close(v, np.array([5.0, 6.0, 7.0]))
+    assert_close(v, np.array([6.0, 7.0, 8.0]))
     assert_close(w, np.array(12.0))
     v.mul_(0)
-    assert_close(x[1], np.zeros(4))
+    assert_close(x[1], np.array([5.0, 0.0, 0.0, 0.0]))
     assert x._version[0] == 2
 
 
@@ -316,8 +316,8 @@ def test_setitem_gradcheck(device):
         return y
 
     def masked(x, v):
-        y = x.exp()
-        y[y > 1] = v[0, 0]
+        y = x.sin()  # sin saves its input, not its output: the write does not invalidate it
+        y[y > 0.5] = v[0, 0]
         return y
 
     assert gradcheck(fn, (x, v))
