@@ -239,7 +239,8 @@ def move(array, dev: device):
         return array.get()
     cp = require_cuda(dev)
     with cp.cuda.Device(dev.index):
-        return cp.asarray(array)
+        # cp.array copies, also from another GPU (cp.asarray would return a cupy array as is).
+        return cp.array(array)
 
 
 def to_numpy(array) -> np.ndarray:

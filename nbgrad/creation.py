@@ -175,40 +175,6 @@ def _scalar_dtype(value) -> np.dtype:
     return backend.get_default_dtype()
 
 
-def _like(t: Tensor, dtype, device):
-    return (backend.to_dtype(dtype) if dtype is not None else t.dtype), (device if device is not None else t.device)
-
-
-def zeros_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    dtype, device = _like(input, dtype, device)
-    return zeros(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def ones_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    dtype, device = _like(input, dtype, device)
-    return ones(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def empty_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    dtype, device = _like(input, dtype, device)
-    return empty(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def full_like(input: Tensor, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    dtype, device = _like(input, dtype, device)
-    return full(tuple(input.shape), fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def rand_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    dtype, device = _like(input, dtype, device)
-    return rand(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-def randn_like(input: Tensor, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    dtype, device = _like(input, dtype, device)
-    return randn(tuple(input.shape), dtype=dtype, device=device, requires_grad=requires_grad)
-
-
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
     if end is None:
@@ -296,5 +262,27 @@ def randperm(n: int, dtype=None, device=None) -> Tensor:
     dev = backend.to_device(device)
     gen = random.generator(dev)
     with backend.device_context(dev):
-        array = gen.permutation(n).astype(backend.to_dtype(dtype) if dtype is not None else backend.int64)
+        # argsort of uniform draws: the same code on NumPy's and CuPy's generators.
+        array = gen.random(n).argsort().astype(backend.to_dtype(dtype) if dtype is not None else backend.int64)
     return Tensor._wrap(array)
+
+
+def _like_factory(factory, name: str):
+    """``name(input, ...)``: ``factory`` with ``input``'s shape, dtype and device unless overridden."""
+
+    def like(input: Tensor, *fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        dtype = backend.to_dtype(dtype) if dtype is not None else input.dtype
+        device = device if device is not None else input.device
+        return factory(tuple(input.shape), *fill_value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    like.__name__ = like.__qualname__ = name
+    like.__doc__ = f"``{factory.__name__}`` with the shape (and by default dtype and device) of ``input``."
+    return like
+
+
+zeros_like = _like_factory(zeros, "zeros_like")
+ones_like = _like_factory(ones, "ones_like")
+empty_like = _like_factory(empty, "empty_like")
+full_like = _like_factory(full, "full_like")
+rand_like = _like_factory(rand, "rand_like")
+randn_like = _like_factory(randn, "randn_like")

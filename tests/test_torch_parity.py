@@ -76,10 +76,15 @@ def check_parity(fn, args, device, *, grad=True, rtol=1e-9, atol=1e-12, seed=0):
     if not pairs or not wanted:
         return
     weights = [rng.standard_normal(tuple(b.shape)) for _, b in pairs]
-    nb_grads = nb.autograd.grad([a for a, _ in pairs], [nb_in[i] for i in wanted],
-                                [nb.tensor(w, device=device) for w in weights], allow_unused=True)
-    t_grads = torch.autograd.grad([b for _, b in pairs], [t_in[i] for i in wanted],
-                                  [torch.tensor(w) for w in weights], allow_unused=True)
+    nb_grads = nb.autograd.grad(
+        [a for a, _ in pairs],
+        [nb_in[i] for i in wanted],
+        [nb.tensor(w, device=device) for w in weights],
+        allow_unused=True,
+    )
+    t_grads = torch.autograd.grad(
+        [b for _, b in pairs], [t_in[i] for i in wanted], [torch.tensor(w) for w in weights], allow_unused=True
+    )
     for i, g_nb, g_t in zip(wanted, nb_grads, t_grads):
         if g_t is None:
             assert g_nb is None or not _numpy(g_nb).any(), f"input {i}: torch has no gradient, nbgrad has one"
@@ -97,20 +102,46 @@ def rand(*shape, low=-2.0, high=2.0, seed=0):
 # unary elementwise: every op of nbgrad.ops.elementwise, with its domain
 
 UNARY = {
-    "neg": (-2, 2), "abs": (-2, 2), "exp": (-2, 2), "exp2": (-2, 2), "expm1": (-2, 2),
-    "log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.9, 3),
-    "sqrt": (0.1, 3), "rsqrt": (0.1, 3), "sin": (-3, 3), "cos": (-3, 3), "tan": (-1.2, 1.2),
-    "asin": (-0.9, 0.9), "acos": (-0.9, 0.9), "atan": (-3, 3), "sinh": (-2, 2), "cosh": (-2, 2),
-    "tanh": (-3, 3), "sigmoid": (-6, 6), "relu": (-2, 2), "reciprocal": (0.2, 3), "square": (-2, 2),
-    "sign": (-2, 2), "floor": (-3, 3), "ceil": (-3, 3), "trunc": (-3, 3), "round": (-3, 3),
+    "neg": (-2, 2),
+    "abs": (-2, 2),
+    "exp": (-2, 2),
+    "exp2": (-2, 2),
+    "expm1": (-2, 2),
+    "log": (0.1, 3),
+    "log2": (0.1, 3),
+    "log10": (0.1, 3),
+    "log1p": (-0.9, 3),
+    "sqrt": (0.1, 3),
+    "rsqrt": (0.1, 3),
+    "sin": (-3, 3),
+    "cos": (-3, 3),
+    "tan": (-1.2, 1.2),
+    "asin": (-0.9, 0.9),
+    "acos": (-0.9, 0.9),
+    "atan": (-3, 3),
+    "sinh": (-2, 2),
+    "cosh": (-2, 2),
+    "tanh": (-3, 3),
+    "sigmoid": (-6, 6),
+    "relu": (-2, 2),
+    "reciprocal": (0.2, 3),
+    "square": (-2, 2),
+    "sign": (-2, 2),
+    "floor": (-3, 3),
+    "ceil": (-3, 3),
+    "trunc": (-3, 3),
+    "round": (-3, 3),
 }
 
 
 def test_unary_table_covers_elementwise_module():
     from nbgrad.ops import elementwise
 
-    unary_classes = {name for name, obj in vars(elementwise).items() if isinstance(obj, type)
-                     and issubclass(obj, nb.autograd.Function) and obj.forward.__code__.co_argcount == 2}
+    unary_classes = {
+        name
+        for name, obj in vars(elementwise).items()
+        if isinstance(obj, type) and issubclass(obj, nb.autograd.Function) and obj.forward.__code__.co_argcount == 2
+    }
     assert {c.lower() for c in unary_classes} <= set(UNARY), "a unary op of elementwise.py has no parity case"
 
 
@@ -128,12 +159,15 @@ def test_unary_at_zero(device, name):
     check_parity(lambda m, x: getattr(m, name)(x), [np.array([-1.5, 0.0, 0.0, 2.0])], device)
 
 
-@pytest.mark.parametrize("name", ["exp", "sqrt", "sigmoid", "reciprocal", "abs", "neg", "relu", "square", "sign",
-                                  "floor", "round", "tanh", "log1p"])
+@pytest.mark.parametrize(
+    "name",
+    ["exp", "sqrt", "sigmoid", "reciprocal", "abs", "neg", "relu", "square", "sign", "floor", "round", "tanh", "log1p"],
+)
 @pytest.mark.parametrize("dtype", ["int64", "int32"])
 def test_unary_integer_inputs_dtype(device, name, dtype):
-    check_parity(lambda m, x: getattr(m, name)(x), [Const(np.array([1, 2, 3], dtype=dtype))], device,
-                 grad=False, rtol=1e-6)
+    check_parity(
+        lambda m, x: getattr(m, name)(x), [Const(np.array([1, 2, 3], dtype=dtype))], device, grad=False, rtol=1e-6
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -192,8 +226,9 @@ def test_where(device):
 def test_clamp(device, bounds):
     x = rand(3, 4, seed=3)
     if bounds == "tensors":
-        check_parity(lambda m, v, lo, hi: m.clamp(v, lo, hi), [x, rand(4, low=-1, high=0), rand(3, 1, low=0, high=1)],
-                     device)
+        check_parity(
+            lambda m, v, lo, hi: m.clamp(v, lo, hi), [x, rand(4, low=-1, high=0), rand(3, 1, low=0, high=1)], device
+        )
     elif bounds == "scalars":
         check_parity(lambda m, v: m.clamp(v, -0.5, 0.7), [x], device)
         check_parity(lambda m, v: v.clip(-1, 1), [x], device)
@@ -250,8 +285,9 @@ def test_cross_entropy_class_indices(device, shape, weight, ignore_index, reduct
 
 
 @pytest.mark.parametrize("shape", [(5,), (4, 5), (3, 5, 2)])
-@pytest.mark.parametrize("weight, reduction, label_smoothing",
-                         list(itertools.product([None, "w"], ["mean", "sum", "none"], [0.0, 0.3])))
+@pytest.mark.parametrize(
+    "weight, reduction, label_smoothing", list(itertools.product([None, "w"], ["mean", "sum", "none"], [0.0, 0.3]))
+)
 def test_cross_entropy_probabilities(device, shape, weight, reduction, label_smoothing):
     n_classes = shape[0 if len(shape) == 1 else 1]
     probs = rand(*shape, low=0, high=1, seed=4)
@@ -266,8 +302,9 @@ def test_cross_entropy_probabilities(device, shape, weight, reduction, label_smo
 
 
 @pytest.mark.parametrize("shape", [(5,), (4, 5), (3, 5, 2)])
-@pytest.mark.parametrize("weight, ignore_index, reduction",
-                         list(itertools.product([None, "w"], [-100, 0], ["mean", "sum", "none"])))
+@pytest.mark.parametrize(
+    "weight, ignore_index, reduction", list(itertools.product([None, "w"], [-100, 0], ["mean", "sum", "none"]))
+)
 def test_nll_loss(device, shape, weight, ignore_index, reduction):
     n_classes = shape[0 if len(shape) == 1 else 1]
     target = Const(_class_target(shape, 2, ignore_index if ignore_index != -100 else None))
@@ -281,13 +318,16 @@ def test_nll_loss(device, shape, weight, ignore_index, reduction):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("shape", [(), (4,), (3, 4)])
 def test_mse_loss(device, reduction, shape):
-    check_parity(lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction=reduction),
-                 [rand(*shape, seed=1), rand(*shape, seed=2)], device)
+    check_parity(
+        lambda m, x, y: m.nn.functional.mse_loss(x, y, reduction=reduction),
+        [rand(*shape, seed=1), rand(*shape, seed=2)],
+        device,
+    )
 
 
-def test_activations_from_functional(device):
-    for name in ("relu", "sigmoid", "tanh"):
-        check_parity(lambda m, x: getattr(m.nn.functional, name)(x), [rand(3, 4)], device)
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh"])
+def test_activations_from_functional(device, name):
+    check_parity(lambda m, x: getattr(m.nn.functional, name)(x), [rand(3, 4)], device)
 
 
 # ---------------------------------------------------------------------------
@@ -364,8 +404,9 @@ def test_shape_ops_more(device):
     check_parity(lambda m, x: m.roll(x, 2), [rand(3, 4)], device)
 
 
-@pytest.mark.parametrize("pad, mode", [((1, 2), "constant"), ((1, 0, 2, 1), "constant"), ((2, 1), "reflect"),
-                                       ((1, 2), "replicate")])
+@pytest.mark.parametrize(
+    "pad, mode", [((1, 2), "constant"), ((1, 0, 2, 1), "constant"), ((2, 1), "reflect"), ((1, 2), "replicate")]
+)
 def test_pad(device, pad, mode):
     try:
         from nbgrad.nn.functional import pad as _pad  # noqa: F401
@@ -426,17 +467,28 @@ def test_index_select(device):
 
 
 @needs("matmul")
-@pytest.mark.parametrize("sa, sb", [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)),
-                                    ((2, 1, 3, 4), (3, 4, 2)), ((2, 3, 4), (4, 5))])
+@pytest.mark.parametrize(
+    "sa, sb",
+    [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)), ((2, 1, 3, 4), (3, 4, 2)), ((2, 3, 4), (4, 5))],
+)
 def test_matmul(device, sa, sb):
     check_parity(lambda m, a, b: m.matmul(a, b), [rand(*sa, seed=1), rand(*sb, seed=2)], device)
     check_parity(lambda m, a, b: a @ b, [rand(*sa, seed=3), rand(*sb, seed=4)], device)
 
 
 @needs("einsum")
-@pytest.mark.parametrize("equation, shapes", [("ij,jk->ik", [(3, 4), (4, 5)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
-                                              ("i,j->ij", [(3,), (4,)]), ("ij->", [(3, 4)]), ("ii->i", [(3, 3)]),
-                                              ("ij->ji", [(3, 4)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)])])
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 5)]),
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("i,j->ij", [(3,), (4,)]),
+        ("ij->", [(3, 4)]),
+        ("ii->i", [(3, 3)]),
+        ("ij->ji", [(3, 4)]),
+        ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 5, 4)]),
+    ],
+)
 def test_einsum(device, equation, shapes):
     arrays = [rand(*s, seed=i) for i, s in enumerate(shapes)]
     check_parity(lambda m, *ts: m.einsum(equation, *ts), arrays, device)

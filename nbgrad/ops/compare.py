@@ -78,28 +78,21 @@ def _invert(self) -> Tensor:
 Tensor.__invert__ = _invert
 
 
-@register_method("logical_not")
-def logical_not(input: Tensor) -> Tensor:
-    """Elementwise NOT; returns a bool tensor."""
-    return Tensor._wrap(np.logical_not(input._data))
+def _predicate(ufunc, name: str, doc: str):
+    """A no-grad elementwise test that returns a bool tensor."""
+
+    def predicate(input: Tensor) -> Tensor:
+        return Tensor._wrap(ufunc(input._data))
+
+    predicate.__name__ = predicate.__qualname__ = name
+    predicate.__doc__ = doc
+    return register_method(name)(predicate)
 
 
-@register_method("isnan")
-def isnan(input: Tensor) -> Tensor:
-    """True where the value is NaN."""
-    return Tensor._wrap(np.isnan(input._data))
-
-
-@register_method("isinf")
-def isinf(input: Tensor) -> Tensor:
-    """True where the value is +Inf or -Inf."""
-    return Tensor._wrap(np.isinf(input._data))
-
-
-@register_method("isfinite")
-def isfinite(input: Tensor) -> Tensor:
-    """True where the value is neither NaN nor Inf."""
-    return Tensor._wrap(np.isfinite(input._data))
+logical_not = _predicate(np.logical_not, "logical_not", "Elementwise NOT; returns a bool tensor.")
+isnan = _predicate(np.isnan, "isnan", "True where the value is NaN.")
+isinf = _predicate(np.isinf, "isinf", "True where the value is +Inf or -Inf.")
+isfinite = _predicate(np.isfinite, "isfinite", "True where the value is neither NaN nor Inf.")
 
 
 def equal(input: Tensor, other: Tensor) -> bool:

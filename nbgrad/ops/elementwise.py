@@ -65,8 +65,9 @@ def _setup_shapes(ctx, inputs, output) -> None:
 
 
 def _setup_operands(ctx, inputs, output) -> None:
-    _save_operands(ctx, *inputs)
-    _setup_shapes(ctx, inputs, output)
+    a, b = inputs
+    _save_operands(ctx, a, b)
+    ctx.shapes = (_shape(a), _shape(b))
 
 
 def _shape(v):
@@ -75,22 +76,9 @@ def _shape(v):
 
 def _save_operands(ctx, a, b, *extra) -> None:
     """Save a binary op's operands (Tensors saved, Python scalars kept), plus ``extra``."""
-    ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, *extra)
-    ctx.scalars = (_scalar_for_backward(a, b), _scalar_for_backward(b, a))
-
-
-def _scalar_for_backward(value, other):
-    """A Python number as a 0-d array of the other operand's float dtype, else None.
-
-    NumPy multiplies by a 0-d array of the same dtype about twice as fast as by
-    a Python float (which goes through weak-scalar promotion every time), and
-    backward multiplies by it once per step.
-    """
-    if isinstance(value, Tensor):
-        return None
-    if isinstance(other, Tensor) and other._data.dtype.kind == "f":
-        return backend.array_module(other._data).asarray(value, dtype=other._data.dtype)
-    return value
+    a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if a_is_t else None, b if b_is_t else None, *extra)
+    ctx.scalars = (None if a_is_t else a, None if b_is_t else b)
 
 
 def _saved_operands(ctx) -> tuple:
@@ -102,36 +90,25 @@ def _saved_operands(ctx) -> tuple:
 
 class Add(Function):
     _builtin = True
-
+    _ufunc = staticmethod(np.add)
     setup_context = staticmethod(_setup_shapes)
 
     @staticmethod
     def forward(ctx, a, b):
-        return _compute(np.add, a, b, "add")
+        return _compute(type(ctx)._ufunc, a, b, type(ctx).__name__.lower())
 
     @staticmethod
     def backward(ctx, grad):
         (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
+        negate_b = type(ctx) is Sub
         return math_ns.run(
-            lambda g, m: (m.sum_to(g, sa) if need_a else None, m.sum_to(g, sb) if need_b else None), grad
+            lambda g, m: (m.sum_to(g, sa) if need_a else None, m.sum_to(-g if negate_b else g, sb) if need_b else None),
+            grad,
         )
 
 
-class Sub(Function):
-    _builtin = True
-
-    setup_context = staticmethod(_setup_shapes)
-
-    @staticmethod
-    def forward(ctx, a, b):
-        return _compute(np.subtract, a, b, "sub")
-
-    @staticmethod
-    def backward(ctx, grad):
-        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
-        return math_ns.run(
-            lambda g, m: (m.sum_to(g, sa) if need_a else None, m.sum_to(-g, sb) if need_b else None), grad
-        )
+class Sub(Add):
+    _ufunc = staticmethod(np.subtract)
 
 
 class Mul(Function):

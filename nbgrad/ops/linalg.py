@@ -258,7 +258,8 @@ class Einsum(Function):
             return xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 1)
         except ValueError as err:
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
-            raise RuntimeError(f"einsum: {','.join(subs)}->{out} does not fit operands of shapes {shapes}: {err}") from None
+            equation = ",".join(subs) + "->" + out
+            raise RuntimeError(f"einsum: {equation} does not fit operands of shapes {shapes}: {err}") from None
 
     @staticmethod
     def backward(ctx, grad):

@@ -354,20 +354,18 @@ class CrossEntropy(Function):
             logp, p = LogSoftmax.apply(x, axis), Softmax.apply(x, axis)
         else:
             logp, p = Tensor._wrap(ctx.logp), Tensor._wrap(np.exp(ctx.logp))
-        w = None if spec.weight is None else Tensor._wrap(spec.weight_along_classes(x.ndim))
+        w = 1.0 if spec.weight is None else Tensor._wrap(spec.weight_along_classes(x.ndim))
         if spec.probs:
-            a = target * (1 - ls) + ls / n if ls else target
-            a = a if w is None else a * w
+            a = (target * (1 - ls) + ls / n if ls else target) * w
             a_sum = sum_to(a, _keep_shape(a.shape, axis))
         else:
             a, a_sum = _index_coefficients(ctx.index, spec, x.ndim)
         need_input, need_target, _ = ctx.needs_input_grad
-        grad_input = math_ns.run(lambda g, p, a, a_sum, m: g * (p * a_sum - a), g, p, a, a_sum) if need_input else None
-        grad_target = None
+        grad_input = grad_target = None
+        if need_input:
+            grad_input = math_ns.run(lambda g, p, a, a_sum, m: g * (p * a_sum - a), g, p, a, a_sum)
         if need_target:
-            grad_target = math_ns.run(
-                lambda g, logp, w, m: g * logp * (-(1 - ls) if w is None else w * -(1 - ls)), g, logp, w
-            )
+            grad_target = math_ns.run(lambda g, logp, w, m: g * logp * w * -(1 - ls), g, logp, w)
         return grad_input, grad_target, None
 
 
@@ -379,13 +377,10 @@ def _index_coefficients(index, spec: _Spec, ndim: int):
     a = _one_hot_weights(safe, w_t, spec, ndim)
     a_sum = w_t
     if ls:
-        counted = xp.expand_dims(counted, axis)
-        if spec.weight is None:
-            a = a * (1 - ls) + counted * (ls / n)
-            a_sum = w_t * (1 - ls) + counted.squeeze(axis) * ls
-        else:
-            a = a * (1 - ls) + counted * spec.weight_along_classes(ndim) * (ls / n)
-            a_sum = w_t * (1 - ls) + counted.squeeze(axis) * (spec.weight.sum() * (ls / n))
+        # The uniform part puts weight w_c * ls / C on every class of each counted sample.
+        w, w_total = (1.0, n) if spec.weight is None else (spec.weight_along_classes(ndim), spec.weight.sum())
+        a = a * (1 - ls) + xp.expand_dims(counted, axis) * w * (ls / n)
+        a_sum = w_t * (1 - ls) + counted * (w_total * (ls / n))
     return Tensor._wrap(a), Tensor._wrap(xp.expand_dims(a_sum, axis))
 
 
@@ -504,23 +499,22 @@ class MseLoss(Function):
     @staticmethod
     def forward(ctx, input, target, reduction):
         diff = input._data - target._data
-        ctx.reduction = reduction
+        ctx.reduction, ctx.numel = reduction, diff.size
         ctx.save_for_backward(input, target)
         return _reduce(diff * diff, reduction, diff.size)
 
     @staticmethod
     def backward(ctx, grad):
         x, target = ctx.saved_tensors
-        diff = x - target
-        if ctx.reduction == "mean":
-            grad = grad * (2.0 / diff.numel()) if diff.numel() else grad * 0.0
-        else:
-            grad = grad * 2.0
-        grad_diff = grad * diff
-        need_input, need_target, _ = ctx.needs_input_grad
-        grad_input = sum_to(grad_diff, tuple(x.shape)) if need_input else None
-        grad_target = sum_to(-grad_diff, tuple(target.shape)) if need_target else None
-        return grad_input, grad_target, None
+        shape_x, shape_t = tuple(x.shape), tuple(target.shape)
+        scale = 2.0 / max(ctx.numel, 1) if ctx.reduction == "mean" else 2.0
+        need_x, need_t, _ = ctx.needs_input_grad
+
+        def formula(g, x, t, m):
+            g = g * (x - t) * scale
+            return (m.sum_to(g, shape_x) if need_x else None), (m.sum_to(-g, shape_t) if need_t else None)
+
+        return *math_ns.run(formula, grad, x, target), None
 
 
 def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:

@@ -17,8 +17,10 @@ import numpy as np
 
 from nbgrad import backend
 from nbgrad.autograd.function import OUTPUT, Function
+from nbgrad.autograd.grad_mode import STATE
 from nbgrad.ops import elementwise as ew
 from nbgrad.ops._util import default_float, dim_of, dims_of
+from nbgrad.ops.shape import cat, flip, narrow
 from nbgrad.tensor import Tensor, register_method
 
 __all__ = [
@@ -153,6 +155,8 @@ class Prod(Function):
         zero = x._data == 0
         if not zero.any():
             return grad * out / x, None, None, None
+        if STATE.enabled:  # create_graph: the product of the others must stay differentiable in every x_k
+            return grad * _products_of_others(x, axes), None, None, None
         # d(prod)/dx_i is the product of the other elements: out / x_i fails at a zero,
         # so multiply the others directly where x_i is the slice's only zero (else it is 0).
         zeros = Tensor._wrap(zero)
@@ -160,6 +164,23 @@ class Prod(Function):
         only_zero = Tensor._wrap(zero.sum(axis=axes, keepdims=True) == 1)
         others = Prod.apply(safe, axes, True, None) * only_zero
         return ew.where(zeros, grad * others, grad * out / safe), None, None, None
+
+
+def _exclusive_cumprod(x: Tensor, dim: int) -> Tensor:
+    """``[1, x_0, x_0 x_1, ...]`` along ``dim``: the product of the elements before each one."""
+    n = x._data.shape[dim]
+    ones = Tensor._wrap(backend.array_module(x._data).ones(x._data.shape[:dim] + (1,) + x._data.shape[dim + 1:],
+                                                            dtype=x.dtype))
+    return Cumprod.apply(cat([ones, narrow(x, dim, 0, n - 1)], dim), dim, None)
+
+
+def _products_of_others(x: Tensor, axes) -> Tensor:
+    """The product of all other elements of each reduced slice, without dividing (exact at zeros)."""
+    if axes is None:
+        flat = x.reshape(-1)
+        return _products_of_others(flat, (0,)).reshape(x._data.shape)
+    (dim,) = axes
+    return _exclusive_cumprod(x, dim) * flip(_exclusive_cumprod(flip(x, dim), dim), dim)
 
 
 @register_method("sum")
@@ -546,16 +567,15 @@ class Norm(Function):
         if p == 1:
             return grad * ew.sign(x), None, None, None
         # Where the norm is 0 the gradient is 0 (torch's subgradient), not 0/0.
-        nonzero_out = ew.where(out == 0, _INF, out)
         if p == 2:
-            return grad * x / nonzero_out, None, None, None
+            return grad * x / ew.where(out == 0, _INF, out), None, None, None
         if p in (_INF, -_INF):
             hit = np.abs(x._data) == out._data
             weight = Tensor._wrap((hit / hit.sum(axis=axes, keepdims=True)).astype(grad.dtype, copy=False))
             return grad * ew.sign(x) * weight, None, None, None
         with np.errstate(divide="ignore", invalid="ignore"):
             scaled = ew.where(x == 0, 0.0, ew.sign(x) * ew.abs(x) ** (p - 1))
-            return grad * scaled / nonzero_out ** (p - 1), None, None, None
+            return grad * scaled * ew.where(out == 0, 0.0, out ** (1 - p)), None, None, None
 
 
 def _norm_order(p) -> float:
@@ -642,10 +662,14 @@ class Cumprod(Function):
         x, out = ctx.saved_tensors
         dim = ctx.dim
         grad = _as_dtype(grad, x.dtype)
+        if x._data.ndim == 0:
+            return grad, None, None
         zero = x._data == 0
         # d out_i / d x_j = out_i / x_j for j <= i, summed over i >= j by a reversed cumsum.
         if not zero.any():
             return Cumsum.apply(grad * out, dim, None, True) / x, None, None
+        if STATE.enabled:
+            return _cumprod_grad_differentiable(x, grad, dim), None, None
         # With zeros, that formula only holds before the first zero of each line. At the first
         # zero the derivative is the cumprod of the line with that zero replaced by 1; after it, 0.
         seen = _scan(np.add, zero, dim, backend.int64, False)
@@ -654,6 +678,21 @@ class Cumprod(Function):
         at_first = Cumsum.apply(grad * Cumprod.apply(ew.where(first, 1.0, x), dim, None), dim, None, True)
         before_first = Cumsum.apply(grad * out, dim, None, True) / safe
         return ew.where(before, before_first, ew.where(first, at_first, 0.0)), None, None
+
+
+def _cumprod_grad_differentiable(x: Tensor, grad: Tensor, dim: int) -> Tensor:
+    """``sum_{i >= j} grad_i prod_{k <= i, k != j} x_k`` as a graph (for double backward through zeros).
+
+    Row ``j`` of an ``n x n`` matrix is ``x`` with ``x_j`` set to 1; its cumprod gives the
+    products, masked to ``i >= j``. O(n^2) memory, used only under ``create_graph`` with zeros.
+    """
+    xm, gm = x.movedim(dim, -1), grad.movedim(dim, -1)
+    n = xm._data.shape[-1]
+    xp = backend.array_module(x._data)
+    eye = Tensor._wrap(xp.eye(n, dtype=bool))
+    rows = ew.where(eye, 1.0, xm.unsqueeze(-2).expand(*xm._data.shape[:-1], n, n))
+    upper = Tensor._wrap(xp.triu(xp.ones((n, n), dtype=x.dtype)))
+    return (Cumprod.apply(rows, rows.ndim - 1, None) * gm.unsqueeze(-2) * upper).sum(-1).movedim(-1, dim)
 
 
 def _scan_dim(input: Tensor, dim, op: str) -> int:

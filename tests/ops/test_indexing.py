@@ -73,7 +73,9 @@ def test_getitem_repeated_indices_accumulate(key, device):
 def test_getitem_index_tensor_forms(device):
     a = np.arange(12.0).reshape(3, 4)
     x = _t(a, device)
-    for key in ([2, 0], np.array([2, 0]), nb.tensor([2, 0], device=device), nb.tensor([2, 0], dtype=nb.int32, device=device)):
+    int32 = nb.tensor([2, 0], dtype=nb.int32, device=device)
+    keys = ([2, 0], np.array([2, 0]), nb.tensor([2, 0], device=device), int32)
+    for key in keys:
         assert_close(x[key], a[[2, 0]])
     assert_close(x[nb.tensor(1, device=device)], a[1])  # 0-d integer tensor
     assert_close(x[x > 5], a[a > 5])
@@ -408,7 +410,7 @@ def test_gather_errors(device):
         nb.gather(x, 1, nb.tensor([[4]], device=device))
     with pytest.raises(IndexError, match=r"gather: index -1 is out of bounds for dimension 1 with size 4"):
         nb.gather(x, 1, nb.tensor([[-1]], device=device))
-    with pytest.raises(RuntimeError, match=r"gather: index tensor must have the same number of dimensions.*\(2,\).*\(3, 4\)"):
+    with pytest.raises(RuntimeError, match=r"gather: index tensor must have the same number of dim.*\(2,\).*\(3, 4\)"):
         nb.gather(x, 1, nb.tensor([0, 1], device=device))
     with pytest.raises(RuntimeError, match=r"gather: size does not match at dimension 0: index \(4, 1\)"):
         nb.gather(x, 1, nb.tensor([[0], [0], [0], [0]], device=device))
@@ -465,7 +467,7 @@ def test_scatter_errors(device):
         nb.scatter(x, 1, idx)
     with pytest.raises(TypeError, match=r"scatter_add: src must be a Tensor, got float"):
         nb.scatter_add(x, 1, idx, 1.0)
-    with pytest.raises(RuntimeError, match=r"scatter: size does not match at dimension 1: index \(1, 2\).*src \(1, 1\)"):
+    with pytest.raises(RuntimeError, match=r"scatter: size does not match at dimension 1: index \(1, 2\).*src \(1, 1"):
         nb.scatter(x, 1, idx, _t(np.ones((1, 1)), device))
     with pytest.raises(RuntimeError, match=r"scatter_add: src tensor of shape \(2,\) must have the same number"):
         nb.scatter_add(x, 1, idx, _t(np.ones(2), device))
@@ -528,7 +530,8 @@ def test_take_along_dim_errors(device):
         nb.take_along_dim(x, nb.tensor([[0], [1]], device=device), 1)
 
 
-@pytest.mark.parametrize("shape, mshape", [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (3, 4)), ((), ()), ((0, 2), (2,))])
+@pytest.mark.parametrize("shape, mshape",
+                         [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (3, 4)), ((), ()), ((0, 2), (2,))])
 def test_masked_fill(shape, mshape, device):
     mask = np.random.default_rng(1).random(mshape) > 0.5
     m = nb.tensor(mask, device=device)

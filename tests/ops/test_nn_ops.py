@@ -39,8 +39,7 @@ def _move_classes_last(x):
     return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
-def np_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-                     log_probs=False):
+def np_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, log_probs=False):
     """torch's definition, sample by sample; ``log_probs=True`` gives nll_loss (x already log-probs)."""
     n_classes = x.shape[0 if x.ndim == 1 else 1]
     w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
@@ -84,7 +83,7 @@ def _targets(shape, n_classes, seed, ignore_index=None):
     rng = np.random.default_rng(seed)
     t = rng.integers(0, n_classes, size=shape).astype(np.int64)
     if ignore_index is not None and t.size > 1:  # (a lone ignored sample is tested on its own)
-        t.reshape(-1)[:: 3] = ignore_index  # every third sample ignored
+        t.reshape(-1)[::3] = ignore_index  # every third sample ignored
     return t
 
 
@@ -174,8 +173,9 @@ def _index_case(shape, ignore_index, seed=0):
 
 @pytest.mark.parametrize("shape", CLASS_SHAPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("weighted, ignore_index, label_smoothing",
-                         list(itertools.product([False, True], [-100, 2], [0.0, 0.3])))
+@pytest.mark.parametrize(
+    "weighted, ignore_index, label_smoothing", list(itertools.product([False, True], [-100, 2], [0.0, 0.3]))
+)
 def test_cross_entropy_indices(device, shape, reduction, weighted, ignore_index, label_smoothing):
     x, target = _index_case(shape, ignore_index if ignore_index != -100 else None)
     n_classes = shape[0 if len(shape) == 1 else 1]
@@ -223,8 +223,9 @@ def test_cross_entropy_probabilities(device, shape, reduction, weighted, label_s
 def test_cross_entropy_unbatched_probabilities(device):
     x, probs = random_inputs([(4,), (4,)], seed=2, low=0.1, high=1.0)
     xt, pt = _t(x, device, True), _t(probs, device, True)
-    assert_close(F.cross_entropy(xt, pt, label_smoothing=0.1),
-                 np_cross_entropy(x, probs, label_smoothing=0.1), rtol=1e-10)
+    assert_close(
+        F.cross_entropy(xt, pt, label_smoothing=0.1), np_cross_entropy(x, probs, label_smoothing=0.1), rtol=1e-10
+    )
     assert gradcheck(lambda a, b: F.cross_entropy(a, b, reduction="sum"), (xt, pt))
 
 
@@ -266,9 +267,11 @@ def test_cross_entropy_weight_of_zero_class(device):
 def test_losses_are_single_nodes(device):
     x, target = _index_case((3, 4), None)
     xt = _t(x, device, True)
-    for loss, name in [(F.cross_entropy(xt, _t(target, device), label_smoothing=0.1), "CrossEntropyBackward0"),
-                       (F.nll_loss(xt, _t(target, device)), "NllLossBackward0"),
-                       (F.mse_loss(xt, _t(x * 0, device)), "MseLossBackward0")]:
+    for loss, name in [
+        (F.cross_entropy(xt, _t(target, device), label_smoothing=0.1), "CrossEntropyBackward0"),
+        (F.nll_loss(xt, _t(target, device)), "NllLossBackward0"),
+        (F.mse_loss(xt, _t(x * 0, device)), "MseLossBackward0"),
+    ]:
         assert loss.grad_fn.name() == name
         assert loss.grad_fn.next_functions[0][0] is xt
 
@@ -278,8 +281,9 @@ def test_cross_entropy_second_order(device, reduction):
     x, target = _index_case((3, 4), 1, seed=8)
     xt, tt = _t(x, device, True), _t(target, device)
     wt = _t(np.array([1.0, 0.5, 2.0, 1.5]), device)
-    assert gradgradcheck(lambda a: F.cross_entropy(a, tt, wt, ignore_index=1, reduction=reduction,
-                                                   label_smoothing=0.2), (xt,))
+    assert gradgradcheck(
+        lambda a: F.cross_entropy(a, tt, wt, ignore_index=1, reduction=reduction, label_smoothing=0.2), (xt,)
+    )
     (p,) = random_inputs([(3, 4)], seed=9, low=0.0, high=1.0)
     pt = _t(p, device, True)
     assert gradgradcheck(lambda a, b: F.cross_entropy(a, b, wt, reduction=reduction, label_smoothing=0.1), (xt, pt))
@@ -306,8 +310,9 @@ def test_loss_backward_twice_needs_retain_graph(device):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("shape", [(), (5,), (3, 4), (2, 3, 2)])
 def test_mse_loss(device, reduction, shape):
-    check_op(lambda a, b: F.mse_loss(a, b, reduction=reduction), lambda a, b: np_mse(a, b, reduction),
-             [shape, shape], device)
+    check_op(
+        lambda a, b: F.mse_loss(a, b, reduction=reduction), lambda a, b: np_mse(a, b, reduction), [shape, shape], device
+    )
 
 
 def test_mse_loss_noncontiguous_and_empty(device):
@@ -350,30 +355,51 @@ def test_target_out_of_range(device):
 
 def test_target_shape_mismatch(device):
     x = nb.zeros(3, 5, device=device)
-    with pytest.raises(RuntimeError, match=r"cross_entropy: target of shape \(4,\) does not match input of shape "
-                                           r"\(3, 5\): expected a target of shape \(3,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"cross_entropy: target of shape \(4,\) does not match input of shape "
+        r"\(3, 5\): expected a target of shape \(3,\)",
+    ):
         F.cross_entropy(x, _t(np.zeros(4, dtype=np.int64), device))
-    with pytest.raises(RuntimeError, match=r"nll_loss: target of shape \(3, 2\) does not match input of shape "
-                                           r"\(3, 5, 2, 2\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"nll_loss: target of shape \(3, 2\) does not match input of shape "
+        r"\(3, 5, 2, 2\)",
+    ):
         F.nll_loss(nb.zeros(3, 5, 2, 2, device=device), _t(np.zeros((3, 2), dtype=np.int64), device))
-    with pytest.raises(RuntimeError, match=r"cross_entropy: target of shape \(3, 4\) does not match input of shape "
-                                           r"\(3, 5\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"cross_entropy: target of shape \(3, 4\) does not match input of shape "
+        r"\(3, 5\)",
+    ):
         F.cross_entropy(x, nb.zeros(3, 4, device=device))
 
 
 def test_target_dtype(device):
     x = nb.zeros(3, 5, device=device)
-    with pytest.raises(TypeError, match=r"cross_entropy: target must hold class indices .* got dtype float32 with "
-                                        r"shape \(3,\) for input of shape \(3, 5\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"cross_entropy: target must hold class indices .* got dtype float32 with "
+        r"shape \(3,\) for input of shape \(3, 5\)",
+    ):
         F.cross_entropy(x, nb.zeros(3, device=device))
-    with pytest.raises(TypeError, match=r"nll_loss: target must hold class indices \(an integer tensor\); got dtype "
-                                        r"bool"):
+    with pytest.raises(
+        TypeError,
+        match=r"nll_loss: target must hold class indices \(an integer tensor\); got dtype "
+        r"bool",
+    ):
         F.nll_loss(x, _t(np.zeros(3, dtype=bool), device))
-    with pytest.raises(TypeError, match=r"nll_loss: target must hold class indices.*got dtype float32 with shape "
-                                        r"\(3, 5\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"nll_loss: target must hold class indices.*got dtype float32 with shape "
+        r"\(3, 5\)",
+    ):
         F.nll_loss(x, nb.zeros(3, 5, device=device))  # nll_loss takes no probabilities
-    with pytest.raises(TypeError, match=r"cross_entropy: class-probability target has dtype float64 but input has "
-                                        r"dtype float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"cross_entropy: class-probability target has dtype float64 but input has "
+        r"dtype float32",
+    ):
         F.cross_entropy(x, nb.zeros(3, 5, dtype=nb.float64, device=device))
     with pytest.raises(TypeError, match=r"cross_entropy: input must be a floating point tensor, got dtype int64"):
         F.cross_entropy(_t(np.zeros((3, 5), dtype=np.int64), device), _t(np.zeros(3, dtype=np.int64), device))
@@ -393,8 +419,11 @@ def test_bad_reduction(device, op):
 
 def test_bad_weight_and_smoothing(device):
     x, target = nb.zeros(3, 5, device=device), _t(np.zeros(3, dtype=np.int64), device)
-    with pytest.raises(RuntimeError, match=r"cross_entropy: weight must be a floating point tensor of shape \(5,\).*"
-                                           r"input of shape \(3, 5\); got \(4,\) float32"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"cross_entropy: weight must be a floating point tensor of shape \(5,\).*"
+        r"input of shape \(3, 5\); got \(4,\) float32",
+    ):
         F.cross_entropy(x, target, nb.ones(4, device=device))
     with pytest.raises(RuntimeError, match=r"nll_loss: the class weight is not differentiable"):
         F.nll_loss(x, target, nb.ones(5, device=device, requires_grad=True))

@@ -30,11 +30,13 @@ def t(array, device, requires_grad=False):
     return nb.tensor(np.asarray(array, dtype=np.float64), device=device, requires_grad=requires_grad)
 
 
-def grad_of(fn, array, device):
+def grad_of(fn, array, device, create_graph=False):
+    """d sum(fn(x)) / dx; with ``create_graph`` through the differentiable backward formulas."""
     x = t(array, device, requires_grad=True)
     out = fn(x)
-    out.backward(nb.ones_like(out))
-    return x.grad.numpy()
+    (g,) = nb.autograd.grad(out, x, nb.ones_like(out), create_graph=create_graph)
+    assert g.requires_grad == create_graph
+    return g.detach().numpy()
 
 
 def _logsumexp(a, axis=None, keepdims=False):
@@ -151,8 +153,9 @@ def test_mean_backward(device):
     ([0.0], [1.0]),
 ])
 def test_prod_gradient_with_zeros(values, expected, device):
-    assert_close(grad_of(lambda x: x.prod(), values, device), expected)
-    assert_close(grad_of(lambda x: x.prod(0), values, device), expected)
+    for create_graph in (False, True):
+        assert_close(grad_of(lambda x: x.prod(), values, device, create_graph), expected)
+        assert_close(grad_of(lambda x: x.prod(0), values, device, create_graph), expected)
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1])
@@ -214,7 +217,7 @@ def test_max_with_dim_sends_tied_gradient_to_the_returned_index(device):
     values, indices = t(a, device).max(1)
     assert indices.tolist() == [0, 1]
     assert_close(grad_of(lambda v: v.max(dim=1).values, a, device), [[1, 0, 0], [0, 1, 0]])
-    assert_close(grad_of(lambda v: v.min(0, keepdim=True)[0], a, device), [[0, 1, 0], [1, 0, 1]])
+    assert_close(grad_of(lambda v: v.min(0, keepdim=True)[0], a, device), [[0, 1, 1], [1, 0, 0]])
 
 
 def test_max_noncontiguous_with_dim(device):
@@ -451,13 +454,17 @@ def test_cumprod_gradient_with_zeros(values, device):
     n = len(a)
     expected = [sum(np.prod([a[k] for k in range(i + 1) if k != j]) for i in range(j, n)) for j in range(n)]
     assert_close(grad_of(lambda v: v.cumprod(0), a, device), expected)
+    assert_close(grad_of(lambda v: v.cumprod(0), a, device, create_graph=True), expected)
 
 
 def test_cumprod_zeros_in_2d(device):
     a = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 0.0], [1.5, -1.0, 2.0]])
     x = t(a, device, requires_grad=True)
-    assert nb.autograd.gradcheck(lambda v: v.cumprod(0), (x,))
-    assert nb.autograd.gradcheck(lambda v: v.cumprod(1), (x,))
+    for dim in (0, 1):
+        assert nb.autograd.gradcheck(lambda v: v.cumprod(dim), (x,))
+        assert nb.autograd.gradgradcheck(lambda v: v.cumprod(dim), (x,))
+        assert_close(grad_of(lambda v: v.cumprod(dim), a, device, create_graph=True),
+                     grad_of(lambda v: v.cumprod(dim), a, device))
 
 
 def test_cumsum_dtypes(device):
