@@ -371,3 +371,10 @@ def test_multiple_roots_autograd_backward():
     x = nb.tensor([1.0, 2.0], requires_grad=True)
     nb.autograd.backward([x * 2, x * 3], [nb.ones(2), nb.ones(2)])
     assert_close(x.grad, [5.0, 5.0])
+
+
+def test_leaf_grad_keeps_leaf_dtype_in_mixed_precision(device):
+    x = nb.ones(2, device=device, requires_grad=True)
+    w = nb.tensor([2.0, 3.0], dtype=nb.float64, device=device)
+    (x * w).backward(nb.ones(2, dtype=nb.float64, device=device))
+    assert x.grad.dtype == nb.float32 and x.grad.tolist() == [2.0, 3.0]

@@ -56,6 +56,10 @@ def _owned(grad) -> bool:
 
 
 def _accumulate_into_leaf(leaf, grad, create_graph) -> None:
+    if grad._data.dtype != leaf._data.dtype:
+        # Mixed-precision graphs (float32 leaf used with float64 tensors) still give
+        # a .grad of the leaf's own dtype, as in torch.
+        grad = grad.to(leaf.dtype) if create_graph else Tensor._wrap(grad._data.astype(leaf._data.dtype))
     if leaf.grad is None:
         if create_graph:
             leaf.grad = grad

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nbgrad import backend
 from nbgrad.autograd.grad_mode import STATE, no_grad
 from nbgrad.ops import elementwise as ew
 from nbgrad.ops._util import as_operand, check_same_device, data
@@ -36,10 +37,11 @@ def _check_writable(self: Tensor, name: str) -> None:
         if fn is None:
             raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation.")
         if self._data.base is not None:
+            xp = backend.array_module(self._data)
             # A view of a leaf (w[0], w.T): writing would change the leaf behind autograd's back.
             for edge in fn.next_edges:
                 leaf = edge[0] if edge is not None else None
-                if isinstance(leaf, Tensor) and np.may_share_memory(leaf._data, self._data):
+                if isinstance(leaf, Tensor) and xp.may_share_memory(leaf._data, self._data):
                     raise RuntimeError(
                         f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
                         f"operation (view of shape {tuple(self.shape)}, leaf of shape {tuple(leaf.shape)})."

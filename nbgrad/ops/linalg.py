@@ -11,6 +11,7 @@ import string
 from nbgrad import backend
 from nbgrad.autograd.function import Function
 from nbgrad.autograd.grad_mode import STATE
+from nbgrad.ops import math_ns
 from nbgrad.ops._util import as_operand, check_same_device, describe
 from nbgrad.ops.broadcast import broadcast_to, sum_to
 from nbgrad.tensor import Tensor, register_method
@@ -38,37 +39,36 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         need_a, need_b = ctx.needs_input_grad
-        if not STATE.enabled:  # an ordinary backward: plain BLAS calls on transposed views, no nodes
-            a, b = ctx.saved_arrays
-            if a.ndim == 2 and b.ndim == 2:
-                g = grad._data
-                return (Tensor._wrap(g @ b.T) if need_a else None), (Tensor._wrap(a.T @ g) if need_b else None)
-        a, b = ctx.saved_tensors
-        if a._data.ndim == 2 and b._data.ndim == 2:
-            return (MatMul.apply(grad, b.mT) if need_a else None), (MatMul.apply(a.mT, grad) if need_b else None)
-        return _matmul_grads(grad, a, b, need_a, need_b)
+        if STATE.enabled:  # create_graph=True: record the backward itself
+            return _matmul_grads(grad, *ctx.saved_tensors, need_a, need_b, math_ns.TENSORS)
+        # An ordinary backward: plain BLAS calls on the saved arrays, no nodes.
+        ga, gb = _matmul_grads(grad._data, *ctx.saved_arrays, need_a, need_b, math_ns.ARRAYS)
+        return (None if ga is None else Tensor._wrap(ga)), (None if gb is None else Tensor._wrap(gb))
 
 
-def _matmul_grads(grad, a, b, need_a, need_b):
-    """Gradients for 1-D operands (promoted to matrices) and broadcast batch dimensions."""
-    a_vec, b_vec = a._data.ndim == 1, b._data.ndim == 1
+def _matmul_grads(g, a, b, need_a, need_b, m):
+    """Both gradients of ``a @ b``, written once for arrays and Tensors (``m`` is the namespace).
+
+    A 1-D operand is promoted to a matrix as in the forward (and the gradient
+    squeezed back); broadcast batch dimensions are summed by ``m.sum_to``.
+    """
+    a_vec, b_vec = a.ndim == 1, b.ndim == 1
     a2 = a[None] if a_vec else a  # (k,) -> (1, k)
     b2 = b[:, None] if b_vec else b  # (k,) -> (k, 1)
     if b_vec:
-        grad = grad[..., None]
+        g = g[..., None]
     if a_vec:
-        grad = grad[..., None, :]
+        g = g[..., None, :]
     ga = gb = None
     if need_a:
-        ga = sum_to(MatMul.apply(grad, b2.mT), a2._data.shape)
+        ga = m.sum_to(g @ b2.swapaxes(-1, -2), tuple(a2.shape))
         ga = ga[0] if a_vec else ga
     if need_b:
-        if b2._data.ndim == 2 and a2._data.ndim > 2:
+        if b2.ndim == 2 and a2.ndim > 2:
             # Fold the batch into the rows: one GEMM instead of a (batch, k, m) product summed afterwards.
-            k = a2._data.shape[-1]
-            gb = MatMul.apply(a2.reshape(-1, k).mT, grad.reshape(-1, grad._data.shape[-1]))
+            gb = a2.reshape(-1, a2.shape[-1]).swapaxes(-1, -2) @ g.reshape(-1, g.shape[-1])
         else:
-            gb = sum_to(MatMul.apply(a2.mT, grad), b2._data.shape)
+            gb = m.sum_to(a2.swapaxes(-1, -2) @ g, tuple(b2.shape))
         gb = gb[:, 0] if b_vec else gb
     return ga, gb
 
@@ -85,6 +85,14 @@ def _operands(op: str, input, other) -> "tuple[Tensor, Tensor]":
             f"(shapes {tuple(a.shape)} and {tuple(b.shape)}); convert one with .to(dtype)"
         )
     return a, b
+
+
+def _check_inner(op: str, sa: tuple, sb: tuple) -> None:
+    inner = sb[-2] if len(sb) > 1 else sb[0]
+    if sa[-1] != inner:
+        raise RuntimeError(
+            f"{op}: cannot multiply {tuple(sa)} by {tuple(sb)}: inner dimensions {sa[-1]} and {inner} differ"
+        )
 
 
 @register_method("matmul")
@@ -113,11 +121,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         raise RuntimeError(
             f"matmul: both arguments need to be at least 1-D, but they have shapes {tuple(sa)} and {tuple(sb)}"
         )
-    inner = sb[-2] if len(sb) > 1 else sb[0]
-    if sa[-1] != inner:
-        raise RuntimeError(
-            f"matmul: cannot multiply {tuple(sa)} by {tuple(sb)}: inner dimensions {sa[-1]} and {inner} differ"
-        )
+    _check_inner("matmul", sa, sb)
     return MatMul.apply(a, b)
 
 
@@ -125,11 +129,16 @@ Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 
 
-def _check_ndim(op: str, a: Tensor, b: Tensor, ndim: int) -> None:
-    if a.ndim != ndim or b.ndim != ndim:
-        raise RuntimeError(
-            f"{op}: expected {ndim}-D tensors, but got shapes {tuple(a.shape)} and {tuple(b.shape)}"
-        )
+def _strict_product(op: str, input, other, ndim: int) -> Tensor:
+    """mm, bmm and dot: matmul for operands of exactly ``ndim`` dimensions, without promotion or broadcasting."""
+    a, b = _operands(op, input, other)
+    sa, sb = a._data.shape, b._data.shape
+    if len(sa) != ndim or len(sb) != ndim:
+        raise RuntimeError(f"{op}: expected {ndim}-D tensors, but got shapes {tuple(sa)} and {tuple(sb)}")
+    if ndim == 3 and sa[0] != sb[0]:
+        raise RuntimeError(f"{op}: cannot multiply {tuple(sa)} by {tuple(sb)}: batch sizes {sa[0]} and {sb[0]} differ")
+    _check_inner(op, sa, sb)
+    return MatMul.apply(a, b)
 
 
 @register_method("mm")
@@ -139,14 +148,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     Shape:
         ``(n, k) @ (k, m) -> (n, m)``.
     """
-    a, b = _operands("mm", input, mat2)
-    _check_ndim("mm", a, b, 2)
-    if a._data.shape[1] != b._data.shape[0]:
-        raise RuntimeError(
-            f"mm: cannot multiply {tuple(a.shape)} by {tuple(b.shape)}: inner dimensions "
-            f"{a._data.shape[1]} and {b._data.shape[0]} differ"
-        )
-    return MatMul.apply(a, b)
+    return _strict_product("mm", input, mat2, 2)
 
 
 @register_method("bmm")
@@ -156,15 +158,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     Shape:
         ``(b, n, k) @ (b, k, m) -> (b, n, m)``.
     """
-    a, b = _operands("bmm", input, mat2)
-    _check_ndim("bmm", a, b, 3)
-    sa, sb = a._data.shape, b._data.shape
-    if sa[0] != sb[0] or sa[2] != sb[1]:
-        raise RuntimeError(
-            f"bmm: cannot multiply {tuple(sa)} by {tuple(sb)}: expected the same batch size and inner dimensions "
-            f"(got batch {sa[0]} and {sb[0]}, inner {sa[2]} and {sb[1]})"
-        )
-    return MatMul.apply(a, b)
+    return _strict_product("bmm", input, mat2, 3)
 
 
 @register_method("dot")
@@ -177,11 +171,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
         >>> nb.dot(nb.tensor([1.0, 2.0]), nb.tensor([3.0, 4.0]))
         tensor(11.)
     """
-    a, b = _operands("dot", input, other)
-    _check_ndim("dot", a, b, 1)
-    if a._data.shape[0] != b._data.shape[0]:
-        raise RuntimeError(f"dot: inconsistent sizes: {a._data.shape[0]} and {b._data.shape[0]} elements")
-    return MatMul.apply(a, b)
+    return _strict_product("dot", input, other, 1)
 
 
 @register_method("outer", "ger")

@@ -45,7 +45,8 @@ def _softmax_array(x, dim: int):
     if x.size == 0:
         return x.copy()
     axis = _reduce_axis(x, dim)
-    e = np.exp(_shifted(x, axis))
+    e = _shifted(x, axis)
+    np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -263,12 +264,14 @@ def _picked_nll(logp, safe, w_t, axis: int):
     return -(picked * w_t)
 
 
-def _one_hot_weights(safe, w_t, spec: _Spec, ndim: int):
-    """Dense ``w[t] * onehot(t)`` (0 for ignored samples), the shape of the input."""
+def _one_hot_weights(safe, w_t, spec: _Spec, shape: tuple):
+    """Dense ``w[t] * onehot(t)`` (0 for ignored samples), of the input's shape."""
     xp = backend.array_module(safe)
-    classes = xp.arange(spec.n_classes).reshape((spec.n_classes,) + (1,) * (ndim - spec.class_axis - 1))
     axis = spec.class_axis
-    return (classes == xp.expand_dims(safe, axis)) * xp.expand_dims(w_t, axis)
+    out = xp.zeros(shape, dtype=w_t.dtype)
+    # One index per slice, so no duplicates: a scatter, cheaper than comparing all N*C entries.
+    xp.put_along_axis(out, xp.expand_dims(safe, axis), xp.expand_dims(w_t, axis), axis)
+    return out
 
 
 def _reduce(loss, reduction: str, denom):
@@ -348,9 +351,12 @@ class CrossEntropy(Function):
         spec = ctx.spec
         axis, ls, n = spec.class_axis, spec.label_smoothing, spec.n_classes
         g = _grad_per_element(grad, ctx)
+        graph = is_grad_enabled()
+        if not graph and not spec.probs:
+            return Tensor._wrap(_index_input_grad(ctx, g._data)), None, None
         # Under create_graph the (log-)probabilities are recomputed as graph nodes so
         # that this gradient can be differentiated again; otherwise the forward's are reused.
-        if is_grad_enabled():
+        if graph:
             logp, p = LogSoftmax.apply(x, axis), Softmax.apply(x, axis)
         else:
             logp, p = Tensor._wrap(ctx.logp), Tensor._wrap(np.exp(ctx.logp))
@@ -359,7 +365,7 @@ class CrossEntropy(Function):
             a = (target * (1 - ls) + ls / n if ls else target) * w
             a_sum = sum_to(a, _keep_shape(a.shape, axis))
         else:
-            a, a_sum = _index_coefficients(ctx.index, spec, x.ndim)
+            a, a_sum = _index_coefficients(ctx.index, spec, tuple(x.shape))
         need_input, need_target, _ = ctx.needs_input_grad
         grad_input = grad_target = None
         if need_input:
@@ -369,12 +375,37 @@ class CrossEntropy(Function):
         return grad_input, grad_target, None
 
 
-def _index_coefficients(index, spec: _Spec, ndim: int):
+def _index_input_grad(ctx, g):
+    """``g * (p * a_sum - a)`` for class-index targets, on arrays, built in place in one buffer.
+
+    The hot path of training: no dense one-hot is made; the target entries are
+    corrected by a gather and a scatter. (Under create_graph the same formula
+    runs on Tensors, with :func:`_index_coefficients`.)
+    """
+    spec = ctx.spec
+    safe, counted, w_t = ctx.index
+    xp = backend.array_module(safe)
+    axis, ls, n = spec.class_axis, spec.label_smoothing, spec.n_classes
+    out = np.exp(ctx.logp)
+    hot = w_t * (1 - ls) if ls else w_t
+    if ls:
+        w, w_total = (1.0, n) if spec.weight is None else (spec.weight_along_classes(out.ndim), spec.weight.sum())
+        out *= xp.expand_dims(hot + counted * (w_total * (ls / n)), axis)
+        out -= xp.expand_dims(counted, axis) * (w * (ls / n))
+    else:
+        out *= xp.expand_dims(w_t, axis)
+    index = xp.expand_dims(safe, axis)
+    xp.put_along_axis(out, index, xp.take_along_axis(out, index, axis) - xp.expand_dims(hot, axis), axis)
+    out *= g
+    return out
+
+
+def _index_coefficients(index, spec: _Spec, shape: tuple):
     """The constant ``a`` of class-index cross-entropy and its sum over classes, as Tensors."""
     safe, counted, w_t = index
     xp = backend.array_module(safe)
-    axis, ls, n = spec.class_axis, spec.label_smoothing, spec.n_classes
-    a = _one_hot_weights(safe, w_t, spec, ndim)
+    axis, ls, n, ndim = spec.class_axis, spec.label_smoothing, spec.n_classes, len(shape)
+    a = _one_hot_weights(safe, w_t, spec, shape)
     a_sum = w_t
     if ls:
         # The uniform part puts weight w_c * ls / C on every class of each counted sample.
@@ -395,7 +426,7 @@ class NllLoss(Function):
         denom = w_t.sum()
         if spec.reduction == "mean":
             ctx.scale = _mean_scale(denom, x)
-        ctx.ndim = x.ndim
+        ctx.shape = x.shape
         return _reduce(_picked_nll(x, safe, w_t, spec.class_axis), spec.reduction, denom)
 
     @staticmethod
@@ -403,7 +434,7 @@ class NllLoss(Function):
         # The loss is linear in the input: its gradient is a constant (negated,
         # weighted one-hot) scaled by the incoming gradient.
         safe, w_t = ctx.index
-        hot = Tensor._wrap(-_one_hot_weights(safe, w_t, ctx.spec, ctx.ndim))
+        hot = Tensor._wrap(_one_hot_weights(safe, -w_t, ctx.spec, ctx.shape))
         return _grad_per_element(grad, ctx) * hot, None, None
 
 

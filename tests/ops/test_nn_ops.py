@@ -289,6 +289,24 @@ def test_cross_entropy_second_order(device, reduction):
     assert gradgradcheck(lambda a, b: F.cross_entropy(a, b, wt, reduction=reduction, label_smoothing=0.1), (xt, pt))
 
 
+@pytest.mark.parametrize("shape", [(4, 5), (3, 5, 2)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted, label_smoothing", list(itertools.product([False, True], [0.0, 0.3])))
+def test_cross_entropy_graph_and_fast_backward_agree(device, shape, reduction, weighted, label_smoothing):
+    # The array fast path (plain backward) and the Tensor path (create_graph) are two codings of one gradient.
+    x, target = _index_case(shape, 1, seed=10)
+    xt, tt = _t(x, device, True), _t(target, device)
+    wt = _t(np.linspace(0.5, 2.0, shape[1]), device) if weighted else None
+    kwargs = dict(ignore_index=1, reduction=reduction, label_smoothing=label_smoothing)
+    upstream = _t(random_inputs([shape[:1] + shape[2:]], seed=11)[0], device) if reduction == "none" else None
+    grads = [
+        nb.autograd.grad(F.cross_entropy(xt, tt, wt, **kwargs), xt, upstream, create_graph=graph)[0]
+        for graph in (False, True)
+    ]
+    assert grads[1].requires_grad and not grads[0].requires_grad
+    assert_close(grads[1], nb.backend.to_numpy(grads[0]._data), rtol=1e-12, atol=1e-14)
+
+
 def test_nll_loss_second_order(device):
     x, target = _index_case((3, 4), None, seed=8)
     xt, tt = _t(x, device, True), _t(target, device)
