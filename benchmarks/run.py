@@ -28,8 +28,9 @@ if not __package__:  # run as a script: make the repository root importable
 import numpy as np  # noqa: E402
 
 import nbgrad as nb  # noqa: E402
+import nbgrad.nn.functional as F  # noqa: E402
 from benchmarks import chain, mlp  # noqa: E402 - after the sys.path fix above
-from benchmarks.timing import Impl, measure, summary  # noqa: E402
+from benchmarks.timing import Impl, measure, no_sync, summary  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 WORKLOADS = ("chain", "mlp")
@@ -40,9 +41,16 @@ def blas_threads() -> tuple[int, str]:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return os.cpu_count() or 1, "os.cpu_count() (threadpoolctl not installed)"
-    counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    return (max(counts), "threadpoolctl") if counts else (os.cpu_count() or 1, "os.cpu_count()")
+        threadpool_info = None
+    if threadpool_info is not None:
+        counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+        if counts:
+            return max(counts), "threadpoolctl"
+    # BLAS libraries read these when NumPy loads them, and otherwise use every CPU they may run on.
+    for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var]), f"${var}"
+    return len(os.sched_getaffinity(0)), "CPUs available to this process"
 
 
 def load_torch(device: str):
@@ -54,11 +62,6 @@ def load_torch(device: str):
     if device == "cuda" and not torch.cuda.is_available():
         return None, "torch has no CUDA device"
     return torch, ""
-
-
-def nbgrad_cross_entropy():
-    functional = getattr(getattr(nb, "nn", None), "functional", None)
-    return getattr(functional, "cross_entropy", None) or nb.cross_entropy
 
 
 def nbgrad_update(p, lr):
@@ -80,8 +83,9 @@ def implementations(workload: str, device: str, torch, xp) -> list[Impl]:
     if workload == "chain":
         nb_step = chain.framework_step(nb, nb_tensor)
     else:
-        nb_step = mlp.framework_step(nb, nbgrad_cross_entropy(), nb_tensor, nb.no_grad, nbgrad_update)
-    impls = [Impl("nbgrad", nb_step, lambda: nb.cuda.synchronize() if device == "cuda" else None)]
+        nb_step = mlp.framework_step(nb, F.cross_entropy, nb_tensor, nb.no_grad, nbgrad_update)
+    on_gpu = device == "cuda"
+    impls = [Impl("nbgrad", nb_step, nb.cuda.synchronize if on_gpu else no_sync)]
     if torch is not None:
 
         def torch_tensor(a):
@@ -93,21 +97,16 @@ def implementations(workload: str, device: str, torch, xp) -> list[Impl]:
             torch_step = mlp.framework_step(
                 torch, torch.nn.functional.cross_entropy, torch_tensor, torch.no_grad, torch_update
             )
-        sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-        impls.append(Impl("torch", torch_step, sync))
-    by_hand = "cupy" if device == "cuda" else "numpy"
-    impls.append(
-        Impl(by_hand, module.numpy_step(xp), lambda: xp.cuda.Device().synchronize() if by_hand == "cupy" else None)
-    )
+        impls.append(Impl("torch", torch_step, torch.cuda.synchronize if on_gpu else no_sync))
+    by_hand = module.numpy_step(xp)
+    impls.append(Impl("cupy", by_hand, xp.cuda.Device().synchronize) if on_gpu else Impl("numpy", by_hand))
     return impls
 
 
 def to_numpy(value) -> np.ndarray:
     """A host copy of an nbgrad Tensor, torch tensor, NumPy or CuPy array."""
     if hasattr(value, "detach"):  # torch and nbgrad tensors
-        value = value.detach()
-        value = value.cpu() if hasattr(value, "cpu") else value
-        return np.asarray(value.numpy())
+        return value.detach().cpu().numpy()
     return np.asarray(value.get() if hasattr(value, "get") else value)
 
 
@@ -155,9 +154,7 @@ def run(args) -> dict:
     if device == "cuda":
         if not nb.cuda.is_available():
             raise SystemExit("--device cuda: nbgrad sees no CUDA GPU (is CuPy installed and a GPU present?)")
-        import nbgrad.backend
-
-        xp = nbgrad.backend.cupy_module()
+        xp = nb.backend.cupy_module()
     else:
         xp = np
     results = []

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+
+
+def no_sync() -> None:
+    """The CPU's ``sync``: work is finished when the call returns."""
 
 
 @dataclass
@@ -19,7 +23,7 @@ class Impl:
 
     name: str
     step: Callable[[], object]
-    sync: Callable[[], None] = lambda: None
+    sync: Callable[[], None] = no_sync
     samples: list[float] = field(default_factory=list)  # seconds per call, one per repeat
 
     def sample(self, number: int) -> float:

@@ -113,8 +113,8 @@ def _numerical_jacobian(fn, inputs, i, out_index, eps):
             columns.append((plus - minus) / (2 * eps))
     finally:
         target._data = original
-    if not columns:
-        return np.zeros((0, 0))
+    if not columns:  # an empty input: a Jacobian with no columns
+        return np.zeros((evaluate(host).size, 0))
     return np.stack(columns, axis=1)
 
 

@@ -3,7 +3,9 @@
 Each op is ONE graph node with a hand-written backward instead of a chain of
 elementary nodes (a node per ``exp``/``sum``/``div`` is slow in Python). The
 backward formulas are written with Tensor ops, so ``create_graph=True``
-differentiates them again. The forward passes shift by the maximum before
+differentiates them again; a plain backward runs them on raw arrays
+(:mod:`nbgrad.ops.math_ns`), and class-index cross-entropy builds its gradient
+in place in one buffer. The forward passes shift by the maximum before
 ``exp``, so large logits neither overflow nor lose precision.
 """
 
@@ -31,32 +33,25 @@ _REDUCTIONS = ("none", "mean", "sum")
 # softmax and log_softmax
 
 
-def _reduce_axis(array, dim: int):
-    # A 0-d array has no axis 0 to reduce; axis=None reduces it to itself.
-    return dim if array.ndim else None
-
-
 def _shifted(x, axis):
     """``x - max(x)`` along ``axis``: exp of it never overflows."""
     return x - x.max(axis=axis, keepdims=True)
 
 
 def _softmax_array(x, dim: int):
-    if x.size == 0:
-        return x.copy()
-    axis = _reduce_axis(x, dim)
-    e = _shifted(x, axis)
+    if x.size == 0 or x.ndim == 0:  # nothing to normalise; a lone value has probability 1
+        return backend.array_module(x).ones_like(x)
+    e = _shifted(x, dim)
     np.exp(e, out=e)
-    e /= e.sum(axis=axis, keepdims=True)
+    e /= e.sum(axis=dim, keepdims=True)
     return e
 
 
 def _log_softmax_array(x, dim: int):
-    if x.size == 0:
-        return x.copy()
-    axis = _reduce_axis(x, dim)
-    s = _shifted(x, axis)
-    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    if x.size == 0 or x.ndim == 0:
+        return backend.array_module(x).zeros_like(x)
+    s = _shifted(x, dim)
+    s -= np.log(np.exp(s).sum(axis=dim, keepdims=True))
     return s
 
 

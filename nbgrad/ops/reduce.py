@@ -695,10 +695,6 @@ def _cumprod_grad_differentiable(x: Tensor, grad: Tensor, dim: int) -> Tensor:
     return (Cumprod.apply(rows, rows.ndim - 1, None) * gm.unsqueeze(-2) * upper).sum(-1).movedim(-1, dim)
 
 
-def _scan_dim(input: Tensor, dim, op: str) -> int:
-    return dim_of(dim, input._data.shape, op)
-
-
 @register_method("cumsum")
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim``; integer and bool inputs accumulate in int64.
@@ -709,7 +705,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> nb.tensor([1, 2, 3]).cumsum(0)
         tensor([1, 3, 6])
     """
-    return Cumsum.apply(input, _scan_dim(input, dim, "cumsum"), _int_result(dtype, input), False)
+    return Cumsum.apply(input, dim_of(dim, input._data.shape, "cumsum"), _int_result(dtype, input), False)
 
 
 @register_method("cumprod")
@@ -722,7 +718,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         >>> nb.tensor([1.0, 2.0, 3.0]).cumprod(0)
         tensor([1., 2., 6.])
     """
-    return Cumprod.apply(input, _scan_dim(input, dim, "cumprod"), _int_result(dtype, input))
+    return Cumprod.apply(input, dim_of(dim, input._data.shape, "cumprod"), _int_result(dtype, input))
 
 
 # ---------------------------------------------------------------------------

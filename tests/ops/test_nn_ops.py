@@ -255,6 +255,17 @@ def test_cross_entropy_all_ignored_mean_is_nan_with_zero_grad(device):
     assert_close(xt.grad, np.zeros((3, 4)))  # torch's gradient here is zero too
 
 
+@pytest.mark.parametrize("op", [F.cross_entropy, F.nll_loss])
+def test_losses_on_an_empty_batch(device, op):
+    x, target = _t(np.zeros((0, 5)), device, True), _t(np.zeros(0, dtype=np.int64), device)
+    assert tuple(op(x, target, reduction="none").shape) == (0,)
+    assert np.isnan(op(x, target).item())  # 0 / 0, as in torch
+    total = op(x, target, reduction="sum")
+    assert total.item() == 0.0
+    total.backward()
+    assert tuple(x.grad.shape) == (0, 5)
+
+
 def test_cross_entropy_weight_of_zero_class(device):
     # A class with weight 0 contributes neither to the loss nor to the mean's denominator.
     x, target = _index_case((6, 3), None, seed=7)
