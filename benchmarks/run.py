@@ -194,7 +194,10 @@ def parse_args(argv=None):
     parser.add_argument("--min-time", type=float, default=0.02, help="seconds per sample at least (default 0.02)")
     parser.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results file (default {RESULTS})")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.repeats < 2:
+        parser.error("--repeats must be at least 2 (the IQR needs two samples)")
+    return args
 
 
 def main(argv=None) -> None:

@@ -177,11 +177,6 @@ def test_promotion_examples(device):
     assert (i64 + f32).dtype == np.result_type(np.int64, np.float32)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="elementwise.maximum/minimum cast a Python float operand to the integer "
-    "tensor's dtype (_const_like): 2.5 becomes 2",
-)
 @pytest.mark.parametrize("dtype", INT_DTYPES)
 def test_python_float_operand_of_maximum_is_not_truncated(device, dtype):
     # A weak Python float meeting an integer tensor gives a float result (NEP 50, torch: float32).
@@ -190,11 +185,6 @@ def test_python_float_operand_of_maximum_is_not_truncated(device, dtype):
     assert nb.minimum(t, 1.5).tolist() == [1.0, 1.5, 1.5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Where.forward casts a Python float operand to the integer tensor's dtype "
-    "(xp.asarray(bd, dtype=ad.dtype)): 2.5 becomes 2",
-)
 @pytest.mark.parametrize("dtype", INT_DTYPES)
 def test_python_float_operand_of_where_is_not_truncated(device, dtype):
     t = _tensor(dtype, device)
@@ -202,10 +192,6 @@ def test_python_float_operand_of_where_is_not_truncated(device, dtype):
     assert nb.where(t > 1, 0.5, t).tolist() == [1.0, 0.5, 0.5]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="where with two Python floats returns float64 (xp.where on the raw scalars) instead of the default dtype",
-)
 def test_where_of_two_python_floats_gives_default_dtype(device):
     cond = nb.tensor([True, False], device=device)
     assert nb.where(cond, 2.5, 1.5).dtype == nb.get_default_dtype()

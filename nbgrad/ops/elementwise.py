@@ -305,20 +305,48 @@ def floor_divide(input, other) -> Tensor:
 
 
 @register_method("maximum")
-def maximum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise maximum of two tensors (ties share the gradient)."""
-    return Maximum.apply(input, as_operand(other, "maximum") if isinstance(other, Tensor) else _const_like(other, input))
+def maximum(input: Tensor, other) -> Tensor:
+    """Elementwise maximum (ties share the gradient); ``other`` may be a Python number."""
+    return Maximum.apply(*_as_tensor_pair(input, other, "maximum"))
 
 
 @register_method("minimum")
-def minimum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise minimum of two tensors (ties share the gradient)."""
-    return Minimum.apply(input, as_operand(other, "minimum") if isinstance(other, Tensor) else _const_like(other, input))
+def minimum(input: Tensor, other) -> Tensor:
+    """Elementwise minimum (ties share the gradient); ``other`` may be a Python number."""
+    return Minimum.apply(*_as_tensor_pair(input, other, "minimum"))
 
 
-def _const_like(value, like: Tensor) -> Tensor:
-    xp = backend.array_module(like._data)
-    return Tensor._wrap(xp.asarray(value, dtype=like.dtype))
+def _weak_scalar_arrays(a, b, op: str, xp):
+    """Arrays for ops that need both operands as arrays, keeping Python numbers weak (NEP 50).
+
+    ``int_tensor`` with ``2.5`` gives float32 arrays; ``float16_tensor`` with ``2.5`` stays float16;
+    two Python numbers give the default dtypes (float32 / int64).
+    """
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        from nbgrad.creation import _scalar_dtype
+
+        dtype = np.result_type(_scalar_dtype(a), _scalar_dtype(b))
+        return xp.asarray(a, dtype=dtype), xp.asarray(b, dtype=dtype)
+    ad, bd = _binary_inputs(a, b, op)
+    array = ad if isinstance(a, Tensor) else bd
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return ad, bd
+    dtype = np.result_type(array.dtype, bd if array is ad else ad)
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    scalar = xp.asarray(bd if isinstance(a, Tensor) else ad, dtype=dtype)
+    return (array, scalar) if isinstance(a, Tensor) else (scalar, array)
+
+
+def _as_tensor_pair(a, b, op: str):
+    """Both operands as Tensors of the weak-scalar result dtype (casts stay differentiable)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a, b
+    tensor = a if isinstance(a, Tensor) else b
+    xp = backend.array_module(tensor._data)
+    ad, bd = _weak_scalar_arrays(as_operand(a, op), as_operand(b, op), op, xp)
+    cast = tensor.to(ad.dtype if tensor is a else bd.dtype)
+    return (cast, Tensor._wrap(bd)) if tensor is a else (Tensor._wrap(ad), cast)
 
 
 def _reflect(fn):
@@ -537,11 +565,7 @@ class Where(Function):
         ctx.mask = condition
         ctx.shapes = (_shape(a), _shape(b))
         xp = backend.array_module(condition._data)
-        ad, bd = data(a), data(b)
-        if not isinstance(a, Tensor) and isinstance(b, Tensor):
-            ad = xp.asarray(ad, dtype=bd.dtype) if type(ad) is float or bd.dtype.kind == "f" else ad
-        if not isinstance(b, Tensor) and isinstance(a, Tensor):
-            bd = xp.asarray(bd, dtype=ad.dtype) if type(bd) is float or ad.dtype.kind == "f" else bd
+        ad, bd = _weak_scalar_arrays(a, b, "where", xp)
         try:
             return xp.where(condition._data, ad, bd)
         except ValueError:

@@ -511,7 +511,10 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         check_same_device("masked_fill", input, value)
         if value.dtype != input.dtype:
             value = value.to(input.dtype)
-    elif not isinstance(value, (bool, int, float)):
+    elif isinstance(value, (bool, int, float)):
+        # torch keeps input's dtype (an int tensor filled with 9.7 holds 9): cast the value first.
+        value = Tensor._wrap(backend.array_module(input._data).asarray(value, dtype=input.dtype))
+    else:
         raise TypeError(f"masked_fill: value must be a number or a 0-d Tensor, got {type(value).__name__}")
     return where(mask, value, input)
 
