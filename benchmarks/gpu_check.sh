@@ -27,7 +27,8 @@ print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, cupy {cupy._
 count = cupy.cuda.runtime.getDeviceCount()
 for i in range(count):
     props = cupy.cuda.runtime.getDeviceProperties(i)
-    print(f"cuda:{i} {props['name'].decode()} {props['totalGlobalMem'] / 2**30:.0f} GiB,"
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    print(f"cuda:{i} {name} {props['totalGlobalMem'] / 2**30:.0f} GiB,"
           f" compute capability {props['major']}.{props['minor']}")
 print(f"CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}, driver {cupy.cuda.runtime.driverGetVersion()}")
 if not nb.cuda.is_available():
