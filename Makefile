@@ -22,7 +22,7 @@ lab: $(VENV)/.installed-notebook
 
 test: $(VENV)/.installed-test
 	$(BIN)/python scripts/check_notebooks.py notebooks notebooks/sanitize.cfg
-	$(BIN)/python -m pytest tests notebooks $(NBVAL) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests notebooks nbgrad --doctest-modules $(NBVAL) $(PYTEST_ARGS)
 
 # Optional: the PyTorch parity tests and the benchmark's torch column skip without it.
 torch: $(VENV)/.installed-torch

@@ -13,10 +13,8 @@ NumPy on the CPU, CuPy on NVIDIA GPUs, and the API PyTorch users know::
 matplotlib are imported when first needed.
 """
 
-from nbgrad import backend as _backend
-from nbgrad.tensor import Size, Tensor  # noqa: I001 - the Tensor class first: ops attach methods to it
-
 from nbgrad import autograd, cuda, random
+from nbgrad import backend as _backend
 from nbgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from nbgrad.backend import (
     bool_,
@@ -131,6 +129,7 @@ from nbgrad.ops.nn import *  # noqa: F403
 from nbgrad.ops.reduce import *  # noqa: F403
 from nbgrad.ops.shape import *  # noqa: F403
 from nbgrad.random import initial_seed, manual_seed, seed
+from nbgrad.tensor import Size, Tensor  # noqa: I001 - the Tensor class first: ops attach methods to it
 
 # torch's dtype aliases; defined last so that this module's own code never
 # sees the builtins float/int/bool shadowed.

@@ -186,7 +186,9 @@ def require_cuda(dev: device):
             "(pip install 'nbgrad[cuda12]')"
         )
     if not cuda_available():
-        raise RuntimeError(f"device {dev}: CuPy is installed but no CUDA GPU is available (nb.cuda.is_available() is False)")
+        raise RuntimeError(
+            f"device {dev}: CuPy is installed but no CUDA GPU is available (nb.cuda.is_available() is False)"
+        )
     count = cp.cuda.runtime.getDeviceCount()
     if dev.index >= count:
         raise RuntimeError(f"device {dev}: only {count} CUDA device(s) are visible")

@@ -57,7 +57,9 @@ def as_array(data, dtype=None, device=None, copy: bool = True):
         except (ValueError, TypeError) as exc:
             raise TypeError(f"tensor: could not convert {type(data).__name__} to a tensor: {exc}") from None
         if array.dtype == object:
-            raise TypeError(f"tensor: could not infer a numeric dtype from {type(data).__name__} (ragged or non-numeric data)")
+            raise TypeError(
+                f"tensor: could not infer a numeric dtype from {type(data).__name__} (ragged or non-numeric data)"
+            )
         src_dtype = _infer_dtype(data, array)
     target = backend.to_dtype(dtype) if dtype is not None else backend.to_dtype(src_dtype)
     if array.dtype != target:

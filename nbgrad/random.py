@@ -7,7 +7,7 @@ import numpy as np
 from nbgrad import backend
 
 _seed = None
-_cpu_generator = np.random.default_rng()
+_cpu_generator = None  # made on first use: numpy.random costs ~10 ms at import
 _cuda_generators: dict = {}
 
 
@@ -38,7 +38,10 @@ def initial_seed() -> "int | None":
 
 def generator(dev: backend.device):
     """The generator that draws numbers for ``dev``."""
+    global _cpu_generator
     if dev.type == "cpu":
+        if _cpu_generator is None:
+            _cpu_generator = np.random.default_rng(_seed)
         return _cpu_generator
     gen = _cuda_generators.get(dev.index)
     if gen is None:

@@ -223,7 +223,8 @@ class Tensor:
         if self.device.type != "cpu":
             if not force:
                 raise TypeError(
-                    f"numpy: can't convert a {self.device} tensor to numpy; use tensor.cpu() to copy it to host memory first"
+                    f"numpy: can't convert a {self.device} tensor to numpy; "
+                    "use tensor.cpu() to copy it to host memory first"
                 )
             return backend.to_numpy(self._data)
         return self._data

@@ -36,7 +36,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         >>> x = nb.tensor(3.0, requires_grad=True)
         >>> (g,) = nb.autograd.grad(x ** 3, x, create_graph=True)
         >>> g, nb.autograd.grad(g, x)[0]
-        (tensor(27., grad_fn=<AddBackward0>), tensor(18.))
+        (tensor(27., grad_fn=<MulBackward0>), tensor(18.))
     """
     from nbgrad.autograd.engine import run_backward
     from nbgrad.tensor import Tensor, _root_grad

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from nbgrad.autograd import anomaly
 from nbgrad.autograd.function import FREED_MESSAGE, Function
 from nbgrad.autograd.grad_mode import STATE
@@ -116,6 +118,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     prev_enabled = STATE.enabled
     STATE.enabled = create_graph
     check_anomaly = anomaly.STATE.enabled
+    # Inf/NaN in gradients (sqrt'(0), log'(0)) are results, as in torch, not warnings;
+    # anomaly mode is the tool that reports them.
+    errstate = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+    errstate.__enter__()
     try:
         # Leaves that are roots themselves (x.backward() on a leaf).
         for target in [k for k in grads if not isinstance(k, Function)]:
@@ -164,6 +170,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
     finally:
         STATE.enabled = prev_enabled
+        errstate.__exit__(None, None, None)
 
     if inputs is None:
         return None

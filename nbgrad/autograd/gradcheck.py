@@ -87,7 +87,6 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
 
 def _numerical_jacobian(fn, inputs, i, out_index, eps):
-    from nbgrad.tensor import Tensor
 
     target = inputs[i]
     host = backend.to_numpy(target._data).astype(np.float64).copy()

@@ -7,20 +7,21 @@ the GPU to the host). Output holds no addresses, so notebooks stay stable.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from nbgrad import backend
 
 
-@dataclass
 class PrintOptions:
-    precision: int = 4
-    threshold: int = 1000
-    edgeitems: int = 3
-    linewidth: int = 80
-    sci_mode: "bool | None" = None
+    """The settings :func:`set_printoptions` changes (a plain class: dataclasses would slow ``import nbgrad``)."""
+
+    def __init__(self):
+        self.precision = 4
+        self.threshold = 1000
+        self.edgeitems = 3
+        self.linewidth = 80
+        self.sci_mode = None
 
 
 OPTIONS = PrintOptions()

@@ -13,7 +13,7 @@ import numpy as np
 from nbgrad import backend
 from nbgrad.autograd.function import OUTPUT, Function
 from nbgrad.ops import math_ns
-from nbgrad.ops._util import PYTHON_SCALARS, as_operand, broadcast_shapes, check_same_device, data, default_float
+from nbgrad.ops._util import PYTHON_SCALARS, as_operand, check_same_device, data, default_float
 from nbgrad.ops.broadcast import sum_to
 from nbgrad.tensor import Tensor, register_method
 
