@@ -364,4 +364,5 @@ def register_method(*names: str):
 
 
 function.Tensor = Tensor
+function._wrap = Tensor._wrap
 engine.Tensor = Tensor

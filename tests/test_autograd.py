@@ -314,6 +314,7 @@ def test_anomaly_mode_names_backward_op_and_user_line():
     assert not nb.autograd.is_anomaly_enabled()
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log:RuntimeWarning")
 def test_anomaly_mode_forward_nan():
     x = nb.tensor([-1.0, 1.0], requires_grad=True)
     with nb.autograd.set_detect_anomaly(True):

@@ -47,6 +47,13 @@ def _add(a, b):
     return a + b
 
 
+def _sum(a, b, create_graph: bool):
+    """Two gradient contributions added: as arrays unless the backward is being recorded."""
+    if create_graph:
+        return a + b
+    return Tensor._wrap(a._data + b._data)
+
+
 def _owned(grad) -> bool:
     """True when nothing but the engine refers to ``grad`` and its array.
 
@@ -91,17 +98,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         allow_unused: with ``inputs``, return ``None`` for inputs that the
             outputs do not depend on instead of raising.
     """
-    grads = {}  # node -> [grad per output]; leaf tensor -> grad
+    # Pending gradients, keyed by the node (or leaf) for output 0 and by
+    # (node, output_nr) for the other outputs of multi-output nodes.
+    grads = {}
     root_nodes = []
     for t, g in zip(roots, root_grads):
         target = t.grad_fn if t.grad_fn is not None else t
-        if isinstance(target, Function):
-            slot = grads.setdefault(target, [None] * target._n_outputs)
-            slot[t._output_nr] = _add(slot[t._output_nr], g)
-            if target not in root_nodes:
-                root_nodes.append(target)
-        else:
-            grads[target] = _add(grads.get(target), g)
+        key = target if t._output_nr == 0 else (target, t._output_nr)
+        grads[key] = _add(grads.get(key), g)
+        if isinstance(target, Function) and target not in root_nodes:
+            root_nodes.append(target)
 
     capture = None
     if inputs is not None:
@@ -124,7 +130,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     errstate.__enter__()
     try:
         # Leaves that are roots themselves (x.backward() on a leaf).
-        for target in [k for k in grads if not isinstance(k, Function)]:
+        for target in [k for k in grads if isinstance(k, Tensor)]:
             if deps.get(target, 0) == 0:
                 _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
         # The plain case (no hooks, anomaly mode or autograd.grad capture) is
@@ -133,17 +139,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         freed = FREED_MESSAGE
         while ready:
             node = ready.pop()
-            grad_outputs = grads.pop(node, None)
-            if plain and not node._has_hooks and node._builtin and node._n_outputs == 1:
-                if grad_outputs is None or grad_outputs[0] is None:
+            grad_output = grads.pop(node, None)
+            if plain and node._plain:
+                if grad_output is None:
                     grad_inputs = (None,) * len(node.next_edges)
                 else:
                     if node._freed:
                         raise RuntimeError(freed.format(name=node.name()))
-                    grad_inputs = node.backward(node, grad_outputs[0])
+                    grad_inputs = node.backward(node, grad_output)
                     if type(grad_inputs) is not tuple:
                         grad_inputs = (grad_inputs,)
             else:
+                grad_outputs = [grad_output] + [grads.pop((node, nr), None) for nr in range(1, node._n_outputs)]
                 grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, inputs and wanted_nodes)
             if not retain_graph:
                 node._release()
@@ -153,20 +160,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 target, nr = edge
                 remaining = deps[target] - 1
                 deps[target] = remaining
-                if isinstance(target, Function):
-                    if g is not None:
-                        slot = grads.get(target)
-                        if slot is None:
-                            slot = grads[target] = [None] * target._n_outputs
-                        prev = slot[nr]
-                        slot[nr] = g if prev is None else prev + g
-                    if remaining == 0:
+                if g is not None:
+                    key = target if nr == 0 else (target, nr)
+                    prev = grads.get(key)
+                    grads[key] = g if prev is None else _sum(prev, g, create_graph)
+                if remaining == 0:
+                    if isinstance(target, Function):
                         ready.append(target)
-                else:
-                    if g is not None:
-                        prev = grads.get(target)
-                        grads[target] = g if prev is None else prev + g
-                    if remaining == 0 and target in grads:
+                    elif target in grads:
                         _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
     finally:
         STATE.enabled = prev_enabled
@@ -189,7 +190,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 def _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes):
     """Run one node's hooks and backward; return one gradient per input edge."""
     n_edges = len(node.next_edges)
-    if grad_outputs is None or (grad_outputs[0] is None and all(g is None for g in grad_outputs)):
+    if all(g is None for g in grad_outputs):
         return (None,) * n_edges
     if node._freed:
         raise RuntimeError(FREED_MESSAGE.format(name=node.name()))

@@ -30,8 +30,9 @@ import traceback
 from nbgrad.autograd import anomaly
 from nbgrad.autograd.grad_mode import STATE
 
-# Tensor is bound by nbgrad.tensor at import time (it imports this module).
+# Tensor (and its fast constructor) are bound by nbgrad.tensor at import time (it imports this module).
 Tensor = None
+_wrap = None
 
 # Built-in ops, whose forward returns an array, pass OUTPUT to
 # save_for_backward to save the output Tensor that apply() is about to build.
@@ -44,20 +45,15 @@ FREED_MESSAGE = (
 )
 
 
-class _SavedOutput:
-    """A saved output of the node itself, kept as its array (not its Tensor).
+# A saved entry is ``None``, ``(tensor, version)`` for an input, or
+# ``(array, version_counter, version, output_nr)`` for an output of the node
+# itself: saving the output Tensor would make a cycle node -> tensor -> grad_fn
+# = node that only the garbage collector could free (torch avoids it the same
+# way). Plain tuples: one is made per saved value of every recorded op.
 
-    Saving the output Tensor would make a cycle node -> tensor -> grad_fn=node
-    that only the garbage collector could free; torch avoids it the same way.
-    """
 
-    __slots__ = ("data", "output_nr", "version_counter", "version")
-
-    def __init__(self, tensor, output_nr):
-        self.data = tensor._data
-        self.output_nr = output_nr
-        self.version_counter = tensor._version
-        self.version = tensor._version[0]
+def _saved_output(tensor, output_nr: int) -> tuple:
+    return (tensor._data, tensor._version, tensor._version[0], output_nr)
 
 
 class Function:
@@ -81,15 +77,26 @@ class Function:
     # Per-node state starts as these class-level defaults: apply() makes nodes
     # without running __init__, which matters when every op makes one.
     next_edges = ()
-    needs_input_grad = ()
     _saved = ()
     _to_save = ()
     _freed = False
     _has_hooks = False  # set by hooks_table(): lets the engine skip hook lookups
+    # True for nodes the engine may run on its inlined fast path: built-in, one
+    # output, no hooks. Set per class by __init_subclass__, cleared by hooks_table().
+    _plain = False
     # Optional ``setup_context(ctx, inputs, output)``, as in torch 2: called only
     # when the op is recorded, so no-grad calls (inference, and the ops inside a
     # backward pass) skip saving altogether.
     setup_context = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._plain = cls._builtin and cls._n_outputs == 1
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """One bool per forward argument: does it need a gradient?"""
+        return tuple([e is not None for e in self.next_edges])
 
     # --------------------------------------------------------------- ctx API
     def save_for_backward(self, *tensors) -> None:
@@ -99,10 +106,10 @@ class Function:
     @property
     def saved_tensors(self) -> tuple:
         """The Tensors given to ``save_for_backward``; checks none was modified in place."""
-        return self._unpack_saved(as_arrays=False)
+        return tuple(self._unpack_saved(as_arrays=False))
 
     @property
-    def saved_arrays(self) -> tuple:
+    def saved_arrays(self) -> list:
         """The saved values as raw arrays (version-checked): backward's fast path when no graph is made."""
         return self._unpack_saved(as_arrays=True)
 
@@ -113,23 +120,25 @@ class Function:
         for entry in self._saved:
             if entry is None:
                 out.append(None)
-            elif type(entry) is _SavedOutput:
-                self._check_version(entry.version_counter, entry.version, entry.data.shape)
-                if as_arrays:
-                    out.append(entry.data)
-                    continue
-                t = Tensor._wrap(entry.data)
-                t.grad_fn = self
-                t._output_nr = entry.output_nr
-                t.requires_grad = True
-                t._version = entry.version_counter
-                out.append(t)
-            else:
+            elif len(entry) == 2:  # an input: (tensor, version)
                 tensor, version = entry
                 if tensor._version[0] != version:
                     self._check_version(tensor._version, version, tensor.shape)
                 out.append(tensor._data if as_arrays else tensor)
-        return tuple(out)
+            else:  # an output of this node: rebuilt around its array
+                array, counter, version, output_nr = entry
+                if counter[0] != version:
+                    self._check_version(counter, version, array.shape)
+                if as_arrays:
+                    out.append(array)
+                    continue
+                t = Tensor._wrap(array)
+                t.grad_fn = self
+                t._output_nr = output_nr
+                t.requires_grad = True
+                t._version = counter
+                out.append(t)
+        return out
 
     def _check_version(self, counter, expected, shape):
         if counter[0] != expected:
@@ -158,6 +167,7 @@ class Function:
     def hooks_table(self, name: str, default):
         """The node's hook container ``name`` (created from ``default``); marks the node as hooked."""
         self._has_hooks = True
+        self._plain = False
         return self.__dict__.setdefault(name, default)
 
     def register_hook(self, hook):
@@ -169,10 +179,9 @@ class Function:
     def _release(self) -> None:
         """Free what backward needed: saved tensors and anything else kept on ctx."""
         state = self.__dict__
-        edges, needs, stack = state["next_edges"], state["needs_input_grad"], state.get("_stack")
+        edges, stack = state["next_edges"], state.get("_stack")
         state.clear()
         state["next_edges"] = edges
-        state["needs_input_grad"] = needs
         state["_freed"] = True
         if stack is not None:
             state["_stack"] = stack
@@ -191,10 +200,10 @@ class Function:
         """Run ``forward`` and, when grad is enabled, record this node in the graph."""
         ctx = object.__new__(cls)
         state = STATE
-        if cls._builtin and cls._n_outputs == 1:
+        if cls._plain:
             # Fast path for nbgrad's own ops: forward works on arrays (it records
             # nothing, so grad mode needs no switching) and returns one array.
-            result = Tensor._wrap(cls.forward(ctx, *args))
+            result = _wrap(cls.forward(ctx, *args))
             if state.enabled:
                 for a in args:
                     if isinstance(a, Tensor) and a.requires_grad:
@@ -239,15 +248,7 @@ class Function:
 
     def _connect_one(self, args, result) -> None:
         """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
-        edges = []
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
-                fn = a.grad_fn
-                edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-            else:
-                edges.append(None)
-        self.next_edges = tuple(edges)
-        self.needs_input_grad = tuple([e is not None for e in edges])
+        self.next_edges = _edges_to(args)
         result.grad_fn = self
         result.requires_grad = True
         setup = type(self).setup_context
@@ -256,7 +257,7 @@ class Function:
         to_save = self._to_save
         if to_save:
             self._saved = tuple([
-                None if t is None else _SavedOutput(result, 0) if t is OUTPUT else (t, t._version[0])
+                None if t is None else _saved_output(result, 0) if t is OUTPUT else (t, t._version[0])
                 for t in to_save
             ])
             self._to_save = ()
@@ -266,18 +267,7 @@ class Function:
 
     def _connect(self, args, outputs) -> None:
         """Wire this node into the graph: edges to inputs, grad_fn on outputs, saved tensors."""
-        edges = []
-        needs = []
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
-                fn = a.grad_fn
-                edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-                needs.append(True)
-            else:
-                edges.append(None)
-                needs.append(False)
-        self.next_edges = tuple(edges)
-        self.needs_input_grad = tuple(needs)
+        self.next_edges = _edges_to(args)
         non_diff = self.__dict__.get("_non_differentiable", ())
         for nr, o in enumerate(outputs):
             if o is not None and id(o) not in non_diff:
@@ -300,7 +290,7 @@ class Function:
                     continue
                 for nr, o in enumerate(outputs):
                     if t is o:
-                        saved.append(_SavedOutput(t, nr))
+                        saved.append(_saved_output(t, nr))
                         break
                 else:
                     saved.append((t, t._version[0]))
@@ -309,6 +299,18 @@ class Function:
         if anomaly.STATE.enabled:
             self._stack = traceback.extract_stack()[:-3]
             anomaly.check_forward(self, outputs)
+
+
+def _edges_to(args) -> tuple:
+    """One edge per forward argument: ``(grad_fn, output_nr)``, ``(leaf, 0)``, or None (no grad)."""
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+        else:
+            edges.append(None)
+    return tuple(edges)
 
 
 class _RemovableHandle:

@@ -32,6 +32,8 @@ ARRAYS = SimpleNamespace(
     rsqrt=lambda a: 1 / np.sqrt(a),
 )
 
+_wrap = Tensor._wrap  # bound once: run on every node of every backward
+
 # Filled in by nbgrad.ops.elementwise once the Tensor versions exist.
 TENSORS = SimpleNamespace(sum_to=sum_to)
 
@@ -40,7 +42,7 @@ def run_saved(formula, ctx, grad: Tensor):
     """:func:`run` with the operands that ``ctx`` saved for backward, in the order saved."""
     if STATE.enabled:
         return formula(grad, *ctx.saved_tensors, TENSORS)
-    return Tensor._wrap(formula(grad._data, *ctx.saved_arrays, ARRAYS))
+    return _wrap(formula(grad._data, *ctx._unpack_saved(True), ARRAYS))
 
 
 def run(formula, grad: Tensor, *operands):
@@ -67,4 +69,4 @@ def _as_tensor(array, grad_array, grad: Tensor):
         return None
     if array is grad_array:
         return grad
-    return Tensor._wrap(array)
+    return _wrap(array)
