@@ -65,8 +65,7 @@ def load_torch(device: str):
 
 
 def nbgrad_update(p, lr):
-    # In place on the arrays, like torch's p.add_(p.grad, alpha=-lr): no graph, no new Tensor.
-    p._data -= lr * p.grad._data
+    p.add_(p.grad, alpha=-lr)
 
 
 def torch_update(p, lr):
