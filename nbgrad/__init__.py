@@ -54,6 +54,7 @@ from nbgrad.creation import (
     zeros_like,
 )
 from nbgrad.display.text import get_printoptions, set_printoptions
+from nbgrad.ops.activation import log_softmax, softmax
 from nbgrad.ops.broadcast import broadcast_to, expand, expand_as
 from nbgrad.ops.compare import (
     allclose,
@@ -125,7 +126,6 @@ from nbgrad.ops.elementwise import (
 from nbgrad.ops.indexing import *  # noqa: F403
 from nbgrad.ops.inplace import *  # noqa: F403
 from nbgrad.ops.linalg import *  # noqa: F403
-from nbgrad.ops.nn import *  # noqa: F403
 from nbgrad.ops.reduce import *  # noqa: F403
 from nbgrad.ops.shape import *  # noqa: F403
 from nbgrad.random import initial_seed, manual_seed, seed
@@ -142,3 +142,6 @@ int = int32  # noqa: A001
 bool = bool_  # noqa: A001
 
 __version__ = "0.1.0"
+
+# The layer library builds on everything above.
+from nbgrad import nn  # noqa: E402

@@ -42,7 +42,8 @@ def run_saved(formula, ctx, grad: Tensor):
     """:func:`run` with the operands that ``ctx`` saved for backward, in the order saved."""
     if STATE.enabled:
         return formula(grad, *ctx.saved_tensors, TENSORS)
-    return _wrap(formula(grad._data, *ctx._unpack_saved(True), ARRAYS))
+    g = grad._data
+    return _as_tensors(formula(g, *ctx._unpack_saved(True), ARRAYS), g, grad)
 
 
 def run(formula, grad: Tensor, *operands):
@@ -58,9 +59,14 @@ def run(formula, grad: Tensor, *operands):
         out = formula(g, *[o._data if isinstance(o, Tensor) else o for o in operands], ARRAYS)
     else:
         out = formula(g, ARRAYS)
+    return _as_tensors(out, g, grad)
+
+
+def _as_tensors(out, grad_array, grad: Tensor):
+    """A formula's array result(s) as Tensors."""
     if type(out) is tuple:
-        return tuple([_as_tensor(o, g, grad) for o in out])
-    return _as_tensor(out, g, grad)
+        return tuple([_as_tensor(o, grad_array, grad) for o in out])
+    return _as_tensor(out, grad_array, grad)
 
 
 def _as_tensor(array, grad_array, grad: Tensor):

@@ -1,0 +1,3 @@
+"""(being written for the nn issue)"""
+
+__all__: list = []
