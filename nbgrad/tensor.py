@@ -303,6 +303,24 @@ class Tensor:
             return format(self.item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
+    def __deepcopy__(self, memo) -> "Tensor":
+        """A copy with its own memory (also of ``.grad``); graph leaves only, as in torch."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "deepcopy: only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                f"protocol; this one has grad_fn=<{self.grad_fn.name()}>: use .detach().clone() first"
+            )
+        copy = object.__new__(type(self))
+        memo[id(self)] = copy
+        copy._data = self._data.copy()
+        copy.requires_grad = self.requires_grad
+        copy.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        copy.grad_fn = None
+        copy._output_nr = 0
+        copy._version = [0]
+        copy._hooks = None
+        return copy
+
     def __reduce_ex__(self, protocol):
         raise TypeError(
             "nbgrad tensors are not pickled (a pickle can run code when loaded); use nb.save / nb.load instead"

@@ -329,7 +329,8 @@ class Module:
         Values share memory with the module (detached unless ``keep_vars``).
         """
         out = OrderedDict() if destination is None else destination
-        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+        # Shared modules appear under every name, as in torch (no de-duplication here).
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             head = f"{module_prefix}." if module_prefix else ""
             for name, param in module._parameters.items():
                 if param is not None:
