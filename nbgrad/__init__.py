@@ -143,5 +143,26 @@ bool = bool_  # noqa: A001
 
 __version__ = "0.1.0"
 
-# The layer library builds on everything above.
-from nbgrad import nn  # noqa: E402
+# The layer library, optimizers, data and save/load are imported on first use
+# (``nb.nn``, ``from nbgrad import optim``, ``nb.save``): ``import nbgrad`` stays
+# fast for a notebook that only needs tensors.
+_LAZY_MODULES = ("nn", "optim", "data", "utils")
+_LAZY_FUNCTIONS = {"save": "nbgrad.io", "load": "nbgrad.io"}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(f"nbgrad.{name}")
+        globals()[name] = module
+        return module
+    if name in _LAZY_FUNCTIONS:
+        value = getattr(importlib.import_module(_LAZY_FUNCTIONS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nbgrad' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS))

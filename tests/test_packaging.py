@@ -1,4 +1,4 @@
-"""What a user gets from ``pip install nbgrad``: NumPy as the only dependency and a fast, lean import."""
+"""What a user gets from ``pip install nbgrad``: NumPy (and safetensors for nb.save) and a fast, lean import."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ def test_import_loads_no_optional_package():
     assert _probe_import()["loaded"] == []
 
 
+def test_layers_optimizers_and_data_load_on_first_use():
+    code = (
+        "import sys, nbgrad as nb; before = sorted(m for m in sys.modules if m.split('.')[:2] in "
+        "(['nbgrad', 'nn'], ['nbgrad', 'optim'], ['nbgrad', 'data'], ['nbgrad', 'io'])); "
+        "nb.nn.Linear; nb.optim.SGD; nb.data.DataLoader; nb.save; from nbgrad.utils.data import DataLoader; "
+        "print(before)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
 def test_import_is_fast():
     # The best of three runs: the first may pay for a cold disk cache.
     best = min(_probe_import()["seconds"] for _ in range(3))
@@ -43,8 +54,9 @@ def project() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
-def test_runtime_dependencies_are_numpy_only(project):
-    assert project["dependencies"] == ["numpy>=2.0"]
+def test_runtime_dependencies_are_numpy_and_safetensors(project):
+    # safetensors is the checkpoint format of nb.save/nb.load (never pickle); it is imported lazily.
+    assert project["dependencies"] == ["numpy>=2.0", "safetensors>=0.4"]
 
 
 def test_gpu_extras_name_cupy(project):

@@ -1,4 +1,4 @@
-"""Loss functions as single fused graph nodes: cross-entropy, NLL, MSE.
+"""Loss functions as single fused graph nodes: cross-entropy, NLL, MSE, L1, Huber, BCE, KL...
 
 Each op is ONE graph node with a hand-written backward instead of a chain of
 elementary nodes (a node per ``exp``/``sum``/``div`` is slow in Python). The
@@ -25,7 +25,10 @@ from nbgrad.ops.activation import LogSoftmax, Softmax, _keep_shape, _log_softmax
 from nbgrad.ops.broadcast import sum_to
 from nbgrad.tensor import Tensor
 
-__all__ = ["cross_entropy", "mse_loss", "nll_loss"]
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "kl_div", "l1_loss",
+    "mse_loss", "nll_loss", "smooth_l1_loss",
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -438,19 +441,370 @@ def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tenso
         >>> F.mse_loss(nb.tensor([1.0, 2.0]), nb.tensor([0.0, 4.0]))
         tensor(2.5000)
     """
-    _check_input(input, "mse_loss")
-    _check_reduction(reduction, "mse_loss")
+    _check_pair("mse_loss", input, target, reduction)
+    return MseLoss.apply(input, target, reduction)
+
+
+def _check_pair(op: str, input, target, reduction, *, same_shape: bool = False, reductions=_REDUCTIONS) -> None:
+    """Checks shared by the elementwise losses: float Tensors on one device, shapes, reduction.
+
+    Like torch, a target whose shape differs from the input's is broadcast with
+    a warning (``same_shape=False``) or refused (the binary cross-entropies).
+    """
+    _check_input(input, op)
+    if reduction not in reductions:
+        names = [repr(r) for r in reductions]
+        raise ValueError(f"{op}: reduction must be {', '.join(names[:-1])} or {names[-1]}, got {reduction!r}")
     if not isinstance(target, Tensor):
-        raise TypeError(f"mse_loss: target must be a Tensor, got {type(target).__name__}")
+        raise TypeError(f"{op}: target must be a Tensor, got {type(target).__name__}")
     if target.dtype.kind != "f":
-        raise TypeError(f"mse_loss: target must be a floating point tensor, got dtype {target.dtype}")
-    check_same_device("mse_loss", input, target)
-    if input.shape != target.shape:
-        broadcast_shapes("mse_loss", input.shape, target.shape)
+        raise TypeError(f"{op}: target must be a floating point tensor, got dtype {target.dtype}")
+    check_same_device(op, input, target)
+    if input.shape == target.shape:
+        return
+    if same_shape:
+        raise ValueError(
+            f"{op}: using a target size ({tuple(target.shape)}) that is different to the input size "
+            f"({tuple(input.shape)}) is not supported; please ensure they have the same size"
+        )
+    broadcast_shapes(op, input.shape, target.shape)
+    warnings.warn(
+        f"{op}: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; they are "
+        "broadcast together, which is likely not what you want",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+# ---------------------------------------------------------------------------
+# elementwise losses: one node class, each loss a value and a derivative formula
+
+
+class _Pointwise(NamedTuple):
+    """An elementwise loss ``l(x, t)``: its formulas (for arrays and Tensors alike) and how to reduce it."""
+
+    value: object  # (x, t, pos_weight, m, *params) -> l
+    derivs: object  # (x, t, pos_weight, m, need_t, *params) -> (dl/dx, dl/dt or None)
+    params: tuple
+    reduction: str  # 'none', 'sum' or 'mean'
+    denom: int  # what 'mean' divides by ('batchmean' divides by the batch size)
+
+
+class PointwiseLoss(Function):
+    """``reduce(weight * l(input, target))`` as one node; subclasses only name it."""
+
+    _builtin = True
+
+    @staticmethod
+    def forward(ctx, input, target, weight, pos_weight, spec):
+        pw = None if pos_weight is None else pos_weight._data
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(0) is clamped or masked by the formulas
+            loss = spec.value(input._data, target._data, pw, math_ns.ARRAYS, *spec.params)
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.spec = spec
+        return _reduce(loss, spec.reduction, spec.denom)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs[:4])
+
+    @staticmethod
+    def backward(ctx, grad):
+        spec = ctx.spec
+        need_x, need_t = ctx.needs_input_grad[:2]
+        scale = 1 / spec.denom if spec.reduction == "mean" and spec.denom else 1.0
+
+        def formula(g, x, t, w, pw, m):
+            dx, dt = spec.derivs(x, t, pw, m, need_t, *spec.params)
+            g = g * scale if scale != 1.0 else g
+            if w is not None:
+                g = g * w
+            gx = m.sum_to(g * dx, tuple(x.shape)) if need_x else None
+            gt = m.sum_to(g * dt, tuple(t.shape)) if need_t else None
+            return gx, gt
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gx, gt = math_ns.run_saved(formula, ctx, grad)
+        return gx, gt, None, None, None
+
+
+def _loss_node(name: str):
+    return type(name, (PointwiseLoss,), {"__module__": __name__, "__doc__": f"The ``{name}`` node."})
+
+
+L1Loss = _loss_node("L1Loss")
+SmoothL1Loss = _loss_node("SmoothL1Loss")
+HuberLoss = _loss_node("HuberLoss")
+BinaryCrossEntropy = _loss_node("BinaryCrossEntropy")
+BinaryCrossEntropyWithLogits = _loss_node("BinaryCrossEntropyWithLogits")
+KlDiv = _loss_node("KlDiv")
+
+
+def _pointwise(cls, op, input, target, value, derivs, params=(), reduction="mean", *, weight=None, pos_weight=None,
+               same_shape=False, reductions=_REDUCTIONS):
+    _check_pair(op, input, target, reduction, same_shape=same_shape, reductions=reductions)
+    shape = broadcast_shapes(op, input.shape, target.shape)
+    for name, extra in (("weight", weight), ("pos_weight", pos_weight)):
+        if extra is None:
+            continue
+        if not isinstance(extra, Tensor) or extra.dtype.kind != "f":
+            raise TypeError(f"{op}: {name} must be a floating point Tensor, got {describe(extra)}")
+        check_same_device(op, input, extra)
+        if broadcast_shapes(op, shape, extra.shape) != shape:
+            raise RuntimeError(
+                f"{op}: {name} of shape {tuple(extra.shape)} does not broadcast to the input's shape {shape}"
+            )
+    n = 1
+    for d in shape:
+        n *= d
+    denom = n
+    if reduction == "batchmean":
+        reduction, denom = "mean", (shape[0] if shape else 1)
+    spec = _Pointwise(value, derivs, tuple(params), reduction, denom)
+    return cls.apply(input, target, weight, pos_weight, spec)
+
+
+def _l1_value(x, t, pw, m):
+    return m.abs(x - t)
+
+
+def _l1_derivs(x, t, pw, m, need_t):
+    dx = m.sign(x - t)
+    return dx, (-dx if need_t else None)
+
+
+def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    r"""Mean absolute error :math:`|x - y|`, reduced; the gradient at :math:`x = y` is 0.
+
+    Args:
+        input: the prediction.
+        target: the target (broadcast against ``input`` with a warning when shapes differ).
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> F.l1_loss(nb.tensor([1.0, 2.0]), nb.tensor([0.0, 4.0]))
+        tensor(1.5000)
+    """
+    return _pointwise(L1Loss, "l1_loss", input, target, _l1_value, _l1_derivs, reduction=reduction)
+
+
+def _smooth_l1_value(x, t, pw, m, beta):
+    d = x - t
+    a = m.abs(d)
+    return m.where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
+
+
+def _smooth_l1_derivs(x, t, pw, m, need_t, beta):
+    d = x - t
+    dx = m.where(m.abs(d) < beta, d * (1 / beta), m.sign(d))
+    return dx, (-dx if need_t else None)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    r"""Smooth L1: :math:`0.5 d^2 / eta` where :math:`|d| < eta`, else :math:`|d| - 0.5eta` (:math:`d = x - y`).
+
+    ``beta=0`` is the L1 loss.
+
+    Args:
+        input, target: as for :func:`l1_loss`.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        beta: where the loss changes from quadratic to linear (``>= 0``).
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> F.smooth_l1_loss(nb.tensor([0.5, 3.0]), nb.tensor([0.0, 0.0]), reduction="none")
+        tensor([0.1250, 2.5000])
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    if beta == 0:
+        return _pointwise(SmoothL1Loss, "smooth_l1_loss", input, target, _l1_value, _l1_derivs, reduction=reduction)
+    return _pointwise(SmoothL1Loss, "smooth_l1_loss", input, target, _smooth_l1_value, _smooth_l1_derivs,
+                      (float(beta),), reduction)
+
+
+def _huber_value(x, t, pw, m, delta):
+    d = x - t
+    a = m.abs(d)
+    return m.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+
+
+def _huber_derivs(x, t, pw, m, need_t, delta):
+    d = x - t
+    dx = m.where(m.abs(d) < delta, d, m.sign(d) * delta)
+    return dx, (-dx if need_t else None)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    r"""Huber loss: :math:`0.5 d^2` where :math:`|d| < \delta`, else :math:`\delta(|d| - 0.5\delta)`.
+
+    Args:
+        input, target: as for :func:`l1_loss`.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        delta: where the loss changes from quadratic to linear (``> 0``).
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> F.huber_loss(nb.tensor([0.5, 3.0]), nb.tensor([0.0, 0.0]), reduction="none", delta=2.0)
+        tensor([0.1250, 4.0000])
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return _pointwise(HuberLoss, "huber_loss", input, target, _huber_value, _huber_derivs, (float(delta),), reduction)
+
+
+# torch clamps each log at -100, so a probability of exactly 0 or 1 gives a finite loss.
+_LOG_FLOOR = -100.0
+
+
+def _clamped_log(v, m):
+    return m.maximum(m.log(v), _LOG_FLOOR)
+
+
+def _bce_value(x, t, pw, m):
+    return -(t * _clamped_log(x, m) + (1 - t) * _clamped_log(1 - x, m))
+
+
+def _bce_derivs(x, t, pw, m, need_t):
+    # torch's gradient: (x - t) / max(x (1 - x), 1e-12).
+    dx = (x - t) / m.maximum((1 - x) * x, 1e-12)
+    dt = (_clamped_log(1 - x, m) - _clamped_log(x, m)) if need_t else None
+    return dx, dt
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: "Tensor | None" = None, *,
+                         reduction: str = "mean") -> Tensor:
+    r"""Binary cross-entropy of probabilities: :math:`-w\,[y \log x + (1 - y) \log(1 - x)]`.
+
+    Each log is clamped at -100 (as torch), so probabilities of exactly 0 or 1
+    give a finite loss. :func:`binary_cross_entropy_with_logits` is the stable
+    form for logits.
+
+    Args:
+        input: probabilities in ``[0, 1]``.
+        target: targets in ``[0, 1]``, of the input's shape.
+        weight: a rescaling weight broadcast against the input.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> F.binary_cross_entropy(nb.tensor([0.8, 0.1]), nb.tensor([1.0, 0.0]))
+        tensor(0.1643)
+    """
+    _check_pair("binary_cross_entropy", input, target, reduction, same_shape=True)
+    for name, v in (("input", input), ("target", target)):
+        a = v._data
+        bad = (a < 0) | (a > 1)
+        if bool(bad.any()):  # one host sync; outside [0, 1] the loss is not defined
+            raise RuntimeError(
+                f"binary_cross_entropy: all elements of {name} should be between 0 and 1, found "
+                f"{float(a[bad].reshape(-1)[0])} (shape {tuple(v.shape)})"
+            )
+    return _pointwise(BinaryCrossEntropy, "binary_cross_entropy", input, target, _bce_value, _bce_derivs,
+                      reduction=reduction, weight=weight, same_shape=True)
+
+
+def _bce_logits_value(x, t, pw, m):
+    # log(1 + exp(-x)) = softplus(-x), computed without overflow.
+    sp = m.softplus(-x)
+    if pw is None:
+        return (1 - t) * x + sp
+    return (1 - t) * x + (1 + (pw - 1) * t) * sp
+
+
+def _bce_logits_derivs(x, t, pw, m, need_t):
+    if pw is None:
+        return m.sigmoid(x) - t, (-x if need_t else None)
+    dx = (1 - t) - (1 + (pw - 1) * t) * m.sigmoid(-x)
+    return dx, ((pw - 1) * m.softplus(-x) - x if need_t else None)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: "Tensor | None" = None, *,
+                                     reduction: str = "mean", pos_weight: "Tensor | None" = None) -> Tensor:
+    r"""Sigmoid and binary cross-entropy in one stable node.
+
+    :math:`\ell = -w\,[p\,y \log\sigma(x) + (1 - y)\log(1 - \sigma(x))]`, with
+    ``pos_weight`` :math:`p` weighting the positive term (broadcast along the
+    last, class dimension), computed as :math:`(1-y)x + (1 + (p-1)y)\,\mathrm{softplus}(-x)`.
+
+    Args:
+        input: logits.
+        target: targets in ``[0, 1]``, of the input's shape.
+        weight: a rescaling weight broadcast against the input.
+        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
+        pos_weight: a weight of positive examples, broadcast against the input.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> F.binary_cross_entropy_with_logits(nb.tensor([2.0, -1.0]), nb.tensor([1.0, 0.0]))
+        tensor(0.2201)
+    """
+    return _pointwise(BinaryCrossEntropyWithLogits, "binary_cross_entropy_with_logits", input, target,
+                      _bce_logits_value, _bce_logits_derivs, reduction=reduction, weight=weight,
+                      pos_weight=pos_weight, same_shape=True)
+
+
+def _xlogx(t, m):
+    """``t log t`` with ``0 log 0 = 0``."""
+    zero = t == 0
+    return m.where(zero, 0.0, t * m.log(m.where(zero, 1.0, t)))
+
+
+def _kl_value(x, t, pw, m):
+    return _xlogx(t, m) - t * x
+
+
+def _kl_derivs(x, t, pw, m, need_t):
+    return -t, ((m.log(t) + 1 - x) if need_t else None)
+
+
+def _kl_log_value(x, t, pw, m):
+    return m.exp(t) * (t - x)
+
+
+def _kl_log_derivs(x, t, pw, m, need_t):
+    e = m.exp(t)
+    return -e, ((t - x + 1) * e if need_t else None)
+
+
+def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    r"""Kullback-Leibler divergence :math:`y (\log y - x)` with ``input`` :math:`x` given as log-probabilities.
+
+    Args:
+        input: log-probabilities.
+        target: probabilities (or log-probabilities with ``log_target=True``).
+        reduction: ``'none'``, ``'sum'``, ``'batchmean'`` (the sum divided by the
+            batch size: the mathematical KL divergence) or ``'mean'`` (divided by
+            the number of elements, with a warning as in torch).
+        log_target: ``target`` holds log-probabilities.
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> import nbgrad.nn.functional as F
+        >>> logq = nb.tensor([[0.25, 0.75]]).log()
+        >>> F.kl_div(logq, nb.tensor([[0.5, 0.5]]), reduction="batchmean")
+        tensor(0.1438)
+    """
+    if reduction == "mean":
         warnings.warn(
-            f"mse_loss: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; they are "
-            "broadcast together, which is likely not what you want",
+            "kl_div: reduction 'mean' divides the total loss by both the batch size and the support size; "
+            "'batchmean' divides only by the batch size and matches the math definition of the KL divergence",
             UserWarning,
             stacklevel=2,
         )
-    return MseLoss.apply(input, target, reduction)
+    value, derivs = (_kl_log_value, _kl_log_derivs) if log_target else (_kl_value, _kl_derivs)
+    return _pointwise(KlDiv, "kl_div", input, target, value, derivs, reduction=reduction,
+                      reductions=_REDUCTIONS + ("batchmean",))
