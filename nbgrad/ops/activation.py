@@ -187,7 +187,8 @@ def _erf_array(a):
         return _erf_array(a.astype(np.float32)).astype(a.dtype if a.dtype.kind == "f" else np.float32)
     wide = a.dtype.itemsize >= 8
     z = np.abs(a)
-    small = a * _horner(_ERF_TAYLOR[: 12 if wide else 6][::-1], a * a)
+    with np.errstate(over="ignore", invalid="ignore"):  # the series overflows far from 0, where it is not used
+        small = a * _horner(_ERF_TAYLOR[: 12 if wide else 6][::-1], a * a)
     z = np.minimum(z, 6.0, out=z)
     t = 2 / (2 + z)
     q = _horner(_ERFC_FIT[8 if wide else 4], (2 * t - 1.05) * (1 / 0.55))
@@ -344,7 +345,11 @@ def _float_input(input, op: str) -> Tensor:
 
 def _apply(cls, input, op: str, *params, inplace: bool = False) -> Tensor:
     """Run an activation node; ``inplace=True`` writes the result into ``input`` (as torch's ``relu_``)."""
-    out = cls.apply(_float_input(input, op), *params)
+    source = _float_input(input, op)
+    if inplace and input.requires_grad and is_grad_enabled():
+        # The node keeps the value before the write (a clone), as torch's in-place ops save what they need.
+        source = input.clone()
+    out = cls.apply(source, *params)
     if not inplace:
         return out
     if input.dtype != out.dtype:

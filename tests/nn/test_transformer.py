@@ -306,3 +306,40 @@ def test_forward_errors_name_the_layer():
         model(x, nb.randn(T, 2, D_MODEL))
     with pytest.raises(RuntimeError, match=r"must be equal to d_model=8"):
         model(x, nb.randn(T, N, 6))
+
+
+class _Reverser(nb.nn.Module):
+    """Token embedding + learned positions -> 2-layer encoder -> per-token classifier."""
+
+    def __init__(self, vocab: int, length: int, d_model: int):
+        super().__init__()
+        self.embed = nb.nn.Embedding(vocab, d_model)
+        self.pos = nb.nn.Parameter(nb.randn(length, d_model) * 0.1)
+        layer = nb.nn.TransformerEncoderLayer(d_model, 4, 2 * d_model, dropout=0.0, batch_first=True)
+        self.encoder = nb.nn.TransformerEncoder(layer, 2)
+        self.head = nb.nn.Linear(d_model, vocab)
+
+    def forward(self, x):
+        return self.head(self.encoder(self.embed(x) + self.pos))
+
+
+@pytest.mark.slow
+def test_tiny_transformer_learns_to_reverse_sequences():
+    import nbgrad.optim as optim
+
+    vocab, length = 8, 6
+    model = _Reverser(vocab, length, 32)
+    optimizer = optim.Adam(model.parameters(), lr=3e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(250):
+        x = rng.integers(0, vocab, (64, length))
+        logits = model(nb.tensor(x))
+        loss = nb.nn.functional.cross_entropy(logits.reshape(-1, vocab), nb.tensor(x[:, ::-1].copy()).reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    x = rng.integers(0, vocab, (256, length))
+    model.eval()
+    with nb.no_grad():
+        predicted = _np(model(nb.tensor(x)).argmax(-1))
+    assert (predicted == x[:, ::-1]).mean() >= 0.95

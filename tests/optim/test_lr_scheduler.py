@@ -8,7 +8,6 @@ import warnings
 import pytest
 
 import nbgrad as nb
-import nbgrad.optim  # noqa: F401 - until nbgrad/__init__.py imports it
 from nbgrad.optim import lr_scheduler as S
 
 STEPS = 40

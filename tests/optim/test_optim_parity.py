@@ -21,7 +21,6 @@ from optim_cases import (
 )
 
 import nbgrad as nb
-import nbgrad.optim  # noqa: F401 - until nbgrad/__init__.py imports it
 
 torch = pytest.importorskip("torch")
 
