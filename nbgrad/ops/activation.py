@@ -24,8 +24,19 @@ from nbgrad.ops.elementwise import _sigmoid
 from nbgrad.tensor import Tensor, register_method
 
 __all__ = [
-    "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "mish", "relu6", "silu", "softmax",
-    "softplus", "softsign", "tanhshrink",
+    "elu",
+    "gelu",
+    "hardtanh",
+    "leaky_relu",
+    "log_softmax",
+    "logsigmoid",
+    "mish",
+    "relu6",
+    "silu",
+    "softmax",
+    "softplus",
+    "softsign",
+    "tanhshrink",
 ]
 
 
@@ -146,7 +157,6 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     return LogSoftmax.apply(x, wrap_dim(dim, x.ndim, "log_softmax"))
 
 
-
 # ---------------------------------------------------------------------------
 # the error function: NumPy has no erf ufunc (and SciPy is no dependency)
 
@@ -158,15 +168,33 @@ _ERF_TAYLOR = [2 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n 
 # +-1 to double precision, so z is clipped there.
 _ERFC_FIT = {
     8: [
-        3.8297663529386905e-10, 2.8934618900343423e-10, -6.4404053414829525e-09, 5.4391633066006216e-09,
-        6.53774354944288e-08, -1.7703052056228236e-07, -4.480688788075169e-07, 2.7862334178945507e-06,
-        1.1974335705485957e-06, -3.570769610637322e-05, 2.5869996331485887e-05, 0.00046447923332755157,
-        -0.0006964353503913842, -0.008093418711610754, 0.012152046819029459, 0.37236164903329866,
+        3.8297663529386905e-10,
+        2.8934618900343423e-10,
+        -6.4404053414829525e-09,
+        5.4391633066006216e-09,
+        6.53774354944288e-08,
+        -1.7703052056228236e-07,
+        -4.480688788075169e-07,
+        2.7862334178945507e-06,
+        1.1974335705485957e-06,
+        -3.570769610637322e-05,
+        2.5869996331485887e-05,
+        0.00046447923332755157,
+        -0.0006964353503913842,
+        -0.008093418711610754,
+        0.012152046819029459,
+        0.37236164903329866,
         -0.638049485462852,
     ],
     4: [
-        -3.028201005236832e-05, 2.717358795793783e-05, 0.0004607580809964435, -0.0006970275387708498,
-        -0.008092464966331973, 0.01215214166835375, 0.3723615831782276, -0.6380494879300915,
+        -3.028201005236832e-05,
+        2.717358795793783e-05,
+        0.0004607580809964435,
+        -0.0006970275387708498,
+        -0.008092464966331973,
+        0.01215214166835375,
+        0.3723615831782276,
+        -0.6380494879300915,
     ],
 }
 
@@ -246,14 +274,18 @@ def _activation(name: str, compute, derivative, saves: str = "x"):
         gx = math_ns.run_saved(lambda g, x, y, m: derivative(g, x, y, m, *params), ctx, grad)
         return (gx,) + (None,) * len(params)
 
-    return type(name, (Function,), {
-        "_builtin": True,
-        "forward": staticmethod(forward),
-        "setup_context": staticmethod(setup_context),
-        "backward": staticmethod(backward),
-        "__doc__": f"The ``{name.lower()}`` activation (one graph node).",
-        "__module__": __name__,
-    })
+    return type(
+        name,
+        (Function,),
+        {
+            "_builtin": True,
+            "forward": staticmethod(forward),
+            "setup_context": staticmethod(setup_context),
+            "backward": staticmethod(backward),
+            "__doc__": f"The ``{name.lower()}`` activation (one graph node).",
+            "__module__": __name__,
+        },
+    )
 
 
 def _gelu_tanh_array(a):
@@ -534,10 +566,22 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 # The derivatives above use these beside math_ns's own (same names on arrays and on Tensors).
 math_ns.ARRAYS.__dict__.update(
-    exp=np.exp, tanh=np.tanh, abs=np.abs, maximum=np.maximum, where=_where, sigmoid=_sigmoid, softplus=_softplus_array,
+    exp=np.exp,
+    tanh=np.tanh,
+    abs=np.abs,
+    maximum=np.maximum,
+    where=_where,
+    sigmoid=_sigmoid,
+    softplus=_softplus_array,
     erf=_erf_array,
 )
 math_ns.TENSORS.__dict__.update(
-    exp=ew.exp, tanh=ew.tanh, abs=ew.abs, maximum=ew.maximum, where=ew.where, sigmoid=ew.sigmoid,
-    softplus=lambda z: ew.relu(z) + ew.log1p(ew.exp(-ew.abs(z))), erf=erf,
+    exp=ew.exp,
+    tanh=ew.tanh,
+    abs=ew.abs,
+    maximum=ew.maximum,
+    where=ew.where,
+    sigmoid=ew.sigmoid,
+    softplus=lambda z: ew.relu(z) + ew.log1p(ew.exp(-ew.abs(z))),
+    erf=erf,
 )

@@ -152,8 +152,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     xp = backend.array_module(a)
     if num_classes == -1:
         if a.size == 0:
-            raise RuntimeError(f"{op}: cannot infer the number of classes from an empty tensor of shape {a.shape}; "
-                               "pass num_classes")
+            raise RuntimeError(
+                f"{op}: cannot infer the number of classes from an empty tensor of shape {a.shape}; pass num_classes"
+            )
         num_classes = int(a.max()) + 1
     if a.size:
         low, high = int(a.min()), int(a.max())

@@ -22,7 +22,8 @@ def _linear_grads(g, x, w, m, needs):
     need_x, need_w, need_b = needs
     out_features, in_features = w.shape
     g2 = g.reshape(-1, out_features)
-    gx = g @ w if need_x else None
+    # 2-D products: NumPy runs a batched (B, T, k) @ (k, m) as B small GEMMs, one flat GEMM is faster.
+    gx = (g2 @ w).reshape(x.shape) if need_x else None
     gw = g2.T @ x.reshape(-1, in_features) if need_w else None
     gb = g2.sum(0) if need_b else None
     return gx, gw, gb
@@ -33,7 +34,8 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        out = np.matmul(x._data, w._data.T)
+        a = x._data
+        out = np.matmul(a.reshape(-1, a.shape[-1]), w._data.T).reshape(*a.shape[:-1], w._data.shape[0])
         if b is not None:
             out += b._data
         return out

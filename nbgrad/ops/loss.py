@@ -26,8 +26,15 @@ from nbgrad.ops.broadcast import sum_to
 from nbgrad.tensor import Tensor
 
 __all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "kl_div", "l1_loss",
-    "mse_loss", "nll_loss", "smooth_l1_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "mse_loss",
+    "nll_loss",
+    "smooth_l1_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -464,8 +471,8 @@ def _check_pair(op: str, input, target, reduction, *, same_shape: bool = False, 
         return
     if same_shape:
         raise ValueError(
-            f"{op}: using a target size ({tuple(target.shape)}) that is different to the input size "
-            f"({tuple(input.shape)}) is not supported; please ensure they have the same size"
+            f"{op}: using a target size {tuple(target.shape)} that is different to the input size "
+            f"{tuple(input.shape)} is not supported; please ensure they have the same size"
         )
     broadcast_shapes(op, input.shape, target.shape)
     warnings.warn(
@@ -541,8 +548,21 @@ BinaryCrossEntropyWithLogits = _loss_node("BinaryCrossEntropyWithLogits")
 KlDiv = _loss_node("KlDiv")
 
 
-def _pointwise(cls, op, input, target, value, derivs, params=(), reduction="mean", *, weight=None, pos_weight=None,
-               same_shape=False, reductions=_REDUCTIONS):
+def _pointwise(
+    cls,
+    op,
+    input,
+    target,
+    value,
+    derivs,
+    params=(),
+    reduction="mean",
+    *,
+    weight=None,
+    pos_weight=None,
+    same_shape=False,
+    reductions=_REDUCTIONS,
+):
     _check_pair(op, input, target, reduction, same_shape=same_shape, reductions=reductions)
     shape = broadcast_shapes(op, input.shape, target.shape)
     for name, extra in (("weight", weight), ("pos_weight", pos_weight)):
@@ -551,7 +571,11 @@ def _pointwise(cls, op, input, target, value, derivs, params=(), reduction="mean
         if not isinstance(extra, Tensor) or extra.dtype.kind != "f":
             raise TypeError(f"{op}: {name} must be a floating point Tensor, got {describe(extra)}")
         check_same_device(op, input, extra)
-        if broadcast_shapes(op, shape, extra.shape) != shape:
+        try:
+            fits = tuple(np.broadcast_shapes(shape, tuple(extra.shape))) == shape
+        except ValueError:
+            fits = False
+        if not fits:
             raise RuntimeError(
                 f"{op}: {name} of shape {tuple(extra.shape)} does not broadcast to the input's shape {shape}"
             )
@@ -625,8 +649,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean", be
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     if beta == 0:
         return _pointwise(SmoothL1Loss, "smooth_l1_loss", input, target, _l1_value, _l1_derivs, reduction=reduction)
-    return _pointwise(SmoothL1Loss, "smooth_l1_loss", input, target, _smooth_l1_value, _smooth_l1_derivs,
-                      (float(beta),), reduction)
+    return _pointwise(
+        SmoothL1Loss, "smooth_l1_loss", input, target, _smooth_l1_value, _smooth_l1_derivs, (float(beta),), reduction
+    )
 
 
 def _huber_value(x, t, pw, m, delta):
@@ -680,8 +705,9 @@ def _bce_derivs(x, t, pw, m, need_t):
     return dx, dt
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: "Tensor | None" = None, *,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: "Tensor | None" = None, *, reduction: str = "mean"
+) -> Tensor:
     r"""Binary cross-entropy of probabilities: :math:`-w\,[y \log x + (1 - y) \log(1 - x)]`.
 
     Each log is clamped at -100 (as torch), so probabilities of exactly 0 or 1
@@ -710,8 +736,17 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: "Tensor | None" 
                 f"binary_cross_entropy: all elements of {name} should be between 0 and 1, found "
                 f"{float(a[bad].reshape(-1)[0])} (shape {tuple(v.shape)})"
             )
-    return _pointwise(BinaryCrossEntropy, "binary_cross_entropy", input, target, _bce_value, _bce_derivs,
-                      reduction=reduction, weight=weight, same_shape=True)
+    return _pointwise(
+        BinaryCrossEntropy,
+        "binary_cross_entropy",
+        input,
+        target,
+        _bce_value,
+        _bce_derivs,
+        reduction=reduction,
+        weight=weight,
+        same_shape=True,
+    )
 
 
 def _bce_logits_value(x, t, pw, m):
@@ -729,8 +764,14 @@ def _bce_logits_derivs(x, t, pw, m, need_t):
     return dx, ((pw - 1) * m.softplus(-x) - x if need_t else None)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: "Tensor | None" = None, *,
-                                     reduction: str = "mean", pos_weight: "Tensor | None" = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: "Tensor | None" = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: "Tensor | None" = None,
+) -> Tensor:
     r"""Sigmoid and binary cross-entropy in one stable node.
 
     :math:`\ell = -w\,[p\,y \log\sigma(x) + (1 - y)\log(1 - \sigma(x))]`, with
@@ -751,9 +792,18 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: "Ten
         >>> F.binary_cross_entropy_with_logits(nb.tensor([2.0, -1.0]), nb.tensor([1.0, 0.0]))
         tensor(0.2201)
     """
-    return _pointwise(BinaryCrossEntropyWithLogits, "binary_cross_entropy_with_logits", input, target,
-                      _bce_logits_value, _bce_logits_derivs, reduction=reduction, weight=weight,
-                      pos_weight=pos_weight, same_shape=True)
+    return _pointwise(
+        BinaryCrossEntropyWithLogits,
+        "binary_cross_entropy_with_logits",
+        input,
+        target,
+        _bce_logits_value,
+        _bce_logits_derivs,
+        reduction=reduction,
+        weight=weight,
+        pos_weight=pos_weight,
+        same_shape=True,
+    )
 
 
 def _xlogx(t, m):
@@ -806,5 +856,6 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean", log_target
             stacklevel=2,
         )
     value, derivs = (_kl_log_value, _kl_log_derivs) if log_target else (_kl_value, _kl_derivs)
-    return _pointwise(KlDiv, "kl_div", input, target, value, derivs, reduction=reduction,
-                      reductions=_REDUCTIONS + ("batchmean",))
+    return _pointwise(
+        KlDiv, "kl_div", input, target, value, derivs, reduction=reduction, reductions=_REDUCTIONS + ("batchmean",)
+    )

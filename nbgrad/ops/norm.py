@@ -60,7 +60,7 @@ def _sum_keep(a, axes: tuple):
     if k == 0 or not a.flags.c_contiguous:
         return a.sum(axis=axes, keepdims=True)
     size = 1
-    for n in shape[nd - k:]:
+    for n in shape[nd - k :]:
         size *= n
     xp = backend.array_module(a)
     out = (a.reshape(-1, size) @ xp.ones(size, dtype=a.dtype)).reshape(shape[: nd - k] + (1,) * k)
@@ -323,8 +323,9 @@ def batch_norm(
     _check_float(op, input)
     check_same_device(op, input, running_mean, running_var, weight, bias)
     if input.ndim < 2:
-        raise ValueError(f"{op}: expected an input of shape (N, C, *) with at least 2 dimensions, got shape "
-                         f"{tuple(input.shape)}")
+        raise ValueError(
+            f"{op}: expected an input of shape (N, C, *) with at least 2 dimensions, got shape {tuple(input.shape)}"
+        )
     shape = tuple(input.shape)
     c = shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
@@ -355,7 +356,7 @@ def _normalized_shape(normalized_shape) -> tuple:
 
 def _check_trailing(op: str, input: Tensor, normalized_shape: tuple) -> None:
     k = len(normalized_shape)
-    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k :]) != normalized_shape:
         raise RuntimeError(
             f"{op}: given normalized_shape={list(normalized_shape)}, expected input with shape "
             f"[*, {', '.join(map(str, normalized_shape))}], but got input of shape {tuple(input.shape)}"

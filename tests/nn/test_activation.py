@@ -27,18 +27,38 @@ def np_softplus(x, beta=1.0, threshold=20.0):
 
 # (name, nbgrad fn, NumPy reference, torch fn name, kwargs)
 CASES = [
-    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x), "leaky_relu", {
-        "negative_slope": 0.2}),
+    (
+        "leaky_relu",
+        lambda x: F.leaky_relu(x, 0.2),
+        lambda x: np.where(x > 0, x, 0.2 * x),
+        "leaky_relu",
+        {"negative_slope": 0.2},
+    ),
     ("elu", lambda x: F.elu(x, 1.5), lambda x: np.where(x > 0, x, 1.5 * (np.exp(x) - 1)), "elu", {"alpha": 1.5}),
     ("gelu", F.gelu, lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))), "gelu", {}),
-    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
-     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))), "gelu", {"approximate": "tanh"}),
+    (
+        "gelu_tanh",
+        lambda x: F.gelu(x, approximate="tanh"),
+        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+        "gelu",
+        {"approximate": "tanh"},
+    ),
     ("silu", F.silu, lambda x: x * np_sigmoid(x), "silu", {}),
     ("mish", F.mish, lambda x: x * np.tanh(np.log1p(np.exp(x))), "mish", {}),
-    ("softplus", lambda x: F.softplus(x, 2.0, 3.0), lambda x: np_softplus(x, 2.0, 3.0), "softplus", {
-        "beta": 2.0, "threshold": 3.0}),
-    ("hardtanh", lambda x: F.hardtanh(x, -0.5, 1.0), lambda x: np.clip(x, -0.5, 1.0), "hardtanh", {
-        "min_val": -0.5, "max_val": 1.0}),
+    (
+        "softplus",
+        lambda x: F.softplus(x, 2.0, 3.0),
+        lambda x: np_softplus(x, 2.0, 3.0),
+        "softplus",
+        {"beta": 2.0, "threshold": 3.0},
+    ),
+    (
+        "hardtanh",
+        lambda x: F.hardtanh(x, -0.5, 1.0),
+        lambda x: np.clip(x, -0.5, 1.0),
+        "hardtanh",
+        {"min_val": -0.5, "max_val": 1.0},
+    ),
     ("relu6", lambda x: F.relu6(x * 4), lambda x: np.clip(x * 4, 0, 6), None, {}),
     ("logsigmoid", F.logsigmoid, lambda x: np.log(np_sigmoid(x)), "logsigmoid", {}),
     ("softsign", F.softsign, lambda x: x / (1 + np.abs(x)), "softsign", {}),
@@ -61,8 +81,14 @@ def test_second_order(device, name, fn, ref, _tname, _kw):
 
 def test_erf_accuracy(device):
     # float64: a dense grid plus tiny and large magnitudes, against math.erf
-    x = np.concatenate([np.linspace(-7, 7, 40001), np.logspace(-300, 0.8, 500), -np.logspace(-300, 0.8, 500),
-                        [0.0, 0.5, -0.5, 6.0, 30.0, -30.0, np.inf, -np.inf]])
+    x = np.concatenate(
+        [
+            np.linspace(-7, 7, 40001),
+            np.logspace(-300, 0.8, 500),
+            -np.logspace(-300, 0.8, 500),
+            [0.0, 0.5, -0.5, 6.0, 30.0, -30.0, np.inf, -np.inf],
+        ]
+    )
     got = nb.backend.to_numpy(nb.tensor(x, device=device).erf()._data)
     ref = _erf(x)
     nonzero = ref != 0
@@ -152,11 +178,28 @@ def test_matches_torch(device, name, fn, ref, tname, kw, dtype):
 
 
 LAYERS = [
-    ("ReLU", (), {}), ("ReLU", (True,), {}), ("LeakyReLU", (0.1,), {}), ("LeakyReLU", (), {"inplace": True}),
-    ("ELU", (), {}), ("ELU", (0.5, True), {}), ("GELU", (), {}), ("GELU", ("tanh",), {}), ("SiLU", (), {}),
-    ("SiLU", (True,), {}), ("Mish", (), {}), ("Sigmoid", (), {}), ("Tanh", (), {}), ("Softplus", (2.0, 10.0), {}),
-    ("Softmax", (1,), {}), ("LogSoftmax", (), {"dim": -1}), ("Hardtanh", (), {}), ("Hardtanh", (-2.0, 3.0, True), {}),
-    ("ReLU6", (), {}), ("LogSigmoid", (), {}), ("Softsign", (), {}), ("Tanhshrink", (), {}),
+    ("ReLU", (), {}),
+    ("ReLU", (True,), {}),
+    ("LeakyReLU", (0.1,), {}),
+    ("LeakyReLU", (), {"inplace": True}),
+    ("ELU", (), {}),
+    ("ELU", (0.5, True), {}),
+    ("GELU", (), {}),
+    ("GELU", ("tanh",), {}),
+    ("SiLU", (), {}),
+    ("SiLU", (True,), {}),
+    ("Mish", (), {}),
+    ("Sigmoid", (), {}),
+    ("Tanh", (), {}),
+    ("Softplus", (2.0, 10.0), {}),
+    ("Softmax", (1,), {}),
+    ("LogSoftmax", (), {"dim": -1}),
+    ("Hardtanh", (), {}),
+    ("Hardtanh", (-2.0, 3.0, True), {}),
+    ("ReLU6", (), {}),
+    ("LogSigmoid", (), {}),
+    ("Softsign", (), {}),
+    ("Tanhshrink", (), {}),
 ]
 
 

@@ -19,8 +19,12 @@ REDUCTIONS = ["none", "mean", "sum"]
 
 
 def _reduce(loss, reduction):
-    return {"none": loss, "sum": np.asarray(loss.sum()), "mean": np.asarray(loss.mean()),
-            "batchmean": np.asarray(loss.sum() / loss.shape[0])}[reduction]
+    return {
+        "none": loss,
+        "sum": np.asarray(loss.sum()),
+        "mean": np.asarray(loss.mean()),
+        "batchmean": np.asarray(loss.sum() / loss.shape[0]),
+    }[reduction]
 
 
 def np_l1(x, t, reduction="mean"):
@@ -111,8 +115,9 @@ def test_binary_cross_entropy_with_logits(device, reduction, weighted, pos):
     x, t, w, pw = random_inputs([(4, 3), (4, 3), (4, 1), (3,)], seed=3, low=-3, high=3)
     t, w, pw = (t + 3) / 6, np.abs(w), np.abs(pw) + 0.5
     weight, pos_weight = (_t(w, device) if weighted else None), (_t(pw, device) if pos else None)
-    out = F.binary_cross_entropy_with_logits(_t(x, device), _t(t, device), weight, reduction=reduction,
-                                             pos_weight=pos_weight)
+    out = F.binary_cross_entropy_with_logits(
+        _t(x, device), _t(t, device), weight, reduction=reduction, pos_weight=pos_weight
+    )
     assert_close(out, np_bce_logits(x, t, w if weighted else None, pw if pos else None, reduction), rtol=1e-10)
     args = (_t(x, device, True), _t(t, device, True))
 
@@ -125,8 +130,9 @@ def test_binary_cross_entropy_with_logits(device, reduction, weighted, pos):
 
 def test_binary_cross_entropy_with_logits_is_stable(device):
     x = _t(np.array([-1000.0, 1000.0, 0.0], dtype=np.float32), device, True)
-    out = F.binary_cross_entropy_with_logits(x, _t(np.array([1.0, 0.0, 1.0], dtype=np.float32), device),
-                                             reduction="none")
+    out = F.binary_cross_entropy_with_logits(
+        x, _t(np.array([1.0, 0.0, 1.0], dtype=np.float32), device), reduction="none"
+    )
     assert_close(out, [1000.0, 1000.0, np.log(2)], rtol=1e-6)
     out.sum().backward()
     assert_close(x.grad, [-1.0, 1.0, -0.5], rtol=1e-6)
@@ -177,19 +183,31 @@ def test_float32_stays_float32(device):
 
 def test_errors(device):
     x, t = nb.rand(3, 4, device=device), nb.rand(3, 4, device=device)
-    with pytest.raises(RuntimeError, match=r"binary_cross_entropy: all elements of input should be between 0 and 1, "
-                                           r"found 1.5"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"binary_cross_entropy: all elements of input should be between 0 and 1, "
+        r"found 1.5",
+    ):
         F.binary_cross_entropy(nb.tensor([[0.5, 1.5]], device=device), nb.tensor([[0.5, 0.5]], device=device))
-    with pytest.raises(RuntimeError, match=r"binary_cross_entropy: all elements of target should be between 0 and 1, "
-                                           r"found -2.0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"binary_cross_entropy: all elements of target should be between 0 and 1, "
+        r"found -2.0",
+    ):
         F.binary_cross_entropy(nb.tensor([0.5, 0.5], device=device), nb.tensor([-2.0, 0.5], device=device))
-    with pytest.raises(ValueError, match=r"binary_cross_entropy: using a target size \(3,\) that is different to the "
-                                         r"input size \(3, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"binary_cross_entropy: using a target size \(3,\) that is different to the "
+        r"input size \(3, 1\)",
+    ):
         F.binary_cross_entropy(nb.rand(3, 1, device=device), nb.rand(3, device=device))
     with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: using a target size"):
         F.binary_cross_entropy_with_logits(x, t[0])
-    with pytest.raises(RuntimeError, match=r"binary_cross_entropy_with_logits: pos_weight of shape \(5,\) does not "
-                                           r"broadcast to the input's shape \(3, 4\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"binary_cross_entropy_with_logits: pos_weight of shape \(5,\) does not "
+        r"broadcast to the input's shape \(3, 4\)",
+    ):
         F.binary_cross_entropy_with_logits(x, t, pos_weight=nb.ones(5, device=device))
     with pytest.raises(ValueError, match=r"l1_loss: reduction must be 'none', 'mean' or 'sum', got 'avg'"):
         F.l1_loss(x, t, reduction="avg")
@@ -238,11 +256,15 @@ def _check_pair(out_n, out_t, xn, xt, tn, tt, device, rtol=1e-10):
 
 
 LAYER_CASES = [
-    ("MSELoss", {}, "real"), ("L1Loss", {"reduction": "sum"}, "real"), ("SmoothL1Loss", {"beta": 0.5}, "real"),
-    ("HuberLoss", {"delta": 0.7, "reduction": "none"}, "real"), ("BCELoss", {}, "prob"),
+    ("MSELoss", {}, "real"),
+    ("L1Loss", {"reduction": "sum"}, "real"),
+    ("SmoothL1Loss", {"beta": 0.5}, "real"),
+    ("HuberLoss", {"delta": 0.7, "reduction": "none"}, "real"),
+    ("BCELoss", {}, "prob"),
     ("BCELoss", {"weight": [0.2, 1.0, 3.0, 0.5]}, "prob"),
     ("BCEWithLogitsLoss", {"pos_weight": [1.0, 2.0, 0.5, 3.0], "weight": [[1.0], [2.0], [0.5]]}, "logit"),
-    ("KLDivLoss", {"reduction": "batchmean"}, "kl"), ("KLDivLoss", {"reduction": "sum", "log_target": True}, "kl"),
+    ("KLDivLoss", {"reduction": "batchmean"}, "kl"),
+    ("KLDivLoss", {"reduction": "sum", "log_target": True}, "kl"),
     ("CrossEntropyLoss", {"weight": [1.0, 2.0, 0.5, 1.5], "label_smoothing": 0.2, "ignore_index": 2}, "class"),
     ("NLLLoss", {"weight": [1.0, 2.0, 0.5, 1.5]}, "class"),
 ]
@@ -269,15 +291,23 @@ def test_loss_layers_match_torch(device, cls, kw, kind):
     tm, nm = getattr(torch.nn, cls)(**tkw), getattr(nb.nn, cls)(**nkw)
     assert repr(nm) == repr(tm)
     assert {k: tuple(v.shape) for k, v in nm.state_dict().items()} == {
-        k: tuple(v.shape) for k, v in tm.state_dict().items()}
+        k: tuple(v.shape) for k, v in tm.state_dict().items()
+    }
     xn, xt = _t(x, device, True), torch.tensor(x, requires_grad=True)
     float_target = kind != "class"
     tn, tt = _t(target, device, float_target), torch.tensor(target, requires_grad=float_target)
     _check_pair(nm(xn, tn), tm(xt, tt), xn, xt, tn, tt, device)
 
 
-@pytest.mark.parametrize("op,kw", [("l1_loss", {}), ("smooth_l1_loss", {"beta": 0.5}), ("huber_loss", {"delta": 2.0}),
-                                   ("binary_cross_entropy_with_logits", {})])
+@pytest.mark.parametrize(
+    "op,kw",
+    [
+        ("l1_loss", {}),
+        ("smooth_l1_loss", {"beta": 0.5}),
+        ("huber_loss", {"delta": 2.0}),
+        ("binary_cross_entropy_with_logits", {}),
+    ],
+)
 def test_functional_float32_matches_torch(device, op, kw):
     x, t = random_inputs([(64, 10), (64, 10)], seed=9, dtype=np.float32, low=-4, high=4)
     t = (t + 4) / 8
@@ -291,5 +321,13 @@ def test_bce_extremes_match_torch(device):
     t = np.array([1.0, 0.0, 0.3, 0.7, 0.5])
     pn, pt = _t(p, device, True), torch.tensor(p, requires_grad=True)
     tn, tt = _t(t, device), torch.tensor(t)
-    _check_pair(F.binary_cross_entropy(pn, tn, reduction="none"),
-                torch.nn.functional.binary_cross_entropy(pt, tt, reduction="none"), pn, pt, tn, tt, device, rtol=1e-8)
+    _check_pair(
+        F.binary_cross_entropy(pn, tn, reduction="none"),
+        torch.nn.functional.binary_cross_entropy(pt, tt, reduction="none"),
+        pn,
+        pt,
+        tn,
+        tt,
+        device,
+        rtol=1e-8,
+    )
