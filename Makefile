@@ -44,7 +44,7 @@ gpu-check:
 GPU_PYTHON_VERSION ?= 3.12
 gpu-wheels: | $(BIN)/python
 	$(BIN)/python -m pip download --no-deps --only-binary=:all: --python-version $(GPU_PYTHON_VERSION) \
-		-d shared/wheels hypothesis sortedcontainers
+		-d shared/wheels hypothesis sortedcontainers safetensors
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache benchmarks/results

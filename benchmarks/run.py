@@ -6,7 +6,11 @@ Run from the repository root::
     python benchmarks/run.py --device cuda    # nbgrad/torch on the GPU, hand-written CuPy
 
 Workloads: ``chain`` (100 small elementwise ops, forward + backward: per-op
-overhead) and ``mlp`` (one SGD step of a 784-512-512-10 MLP, batch 128).
+overhead), ``mlp`` (one SGD step of a 784-512-512-10 MLP, batch 128), ``cnn``
+(conv16-pool-conv32-pool-linear on 64 1x28x28 images, SGD), ``lstm`` (a
+character LSTM: batch 32, 64 steps, hidden 256, vocab 65, Adam) and
+``transformer`` (one TransformerEncoderLayer, batch 16, 64 tokens, d_model 128,
+4 heads, Adam).
 Everything is float32. Prints a table of medians, IQRs and ratios, and writes
 ``benchmarks/results/latest.json``. Before timing, the implementations are run
 once and their results compared, so a broken column fails loudly instead of
@@ -29,11 +33,12 @@ import numpy as np  # noqa: E402
 
 import nbgrad as nb  # noqa: E402
 import nbgrad.nn.functional as F  # noqa: E402
-from benchmarks import chain, mlp  # noqa: E402 - after the sys.path fix above
+from benchmarks import chain, cnn, lstm, mlp, transformer  # noqa: E402 - after the sys.path fix above
 from benchmarks.timing import Impl, measure, no_sync, summary  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-WORKLOADS = ("chain", "mlp")
+WORKLOADS = ("chain", "mlp", "cnn", "lstm", "transformer")
+MODULES = {"chain": chain, "mlp": mlp, "cnn": cnn, "lstm": lstm, "transformer": transformer}
 
 
 def blas_threads() -> tuple[int, str]:
@@ -72,17 +77,24 @@ def torch_update(p, lr):
     p.add_(p.grad, alpha=-lr)
 
 
+def framework_step(workload: str, lib, functional, to_tensor, no_grad, update, device: str):
+    """The ``step()`` of one framework (nbgrad or torch) for one workload."""
+    if workload == "chain":
+        return chain.framework_step(lib, to_tensor)
+    if workload == "mlp":
+        return mlp.framework_step(lib, functional.cross_entropy, to_tensor, no_grad, update)
+    if workload == "cnn":
+        return cnn.framework_step(functional, to_tensor, no_grad, update)
+    return MODULES[workload].framework_step(lib, to_tensor, device)  # lstm, transformer: nn layers + Adam
+
+
 def implementations(workload: str, device: str, torch, xp) -> list[Impl]:
     """The nbgrad, torch (when present) and hand-written columns of one workload on one device."""
-    module = {"chain": chain, "mlp": mlp}[workload]
 
     def nb_tensor(a):
         return nb.tensor(a, device=device)
 
-    if workload == "chain":
-        nb_step = chain.framework_step(nb, nb_tensor)
-    else:
-        nb_step = mlp.framework_step(nb, F.cross_entropy, nb_tensor, nb.no_grad, nbgrad_update)
+    nb_step = framework_step(workload, nb, F, nb_tensor, nb.no_grad, nbgrad_update, device)
     on_gpu = device == "cuda"
     impls = [Impl("nbgrad", nb_step, nb.cuda.synchronize if on_gpu else no_sync)]
     if torch is not None:
@@ -90,14 +102,10 @@ def implementations(workload: str, device: str, torch, xp) -> list[Impl]:
         def torch_tensor(a):
             return torch.from_numpy(a).to(device)
 
-        if workload == "chain":
-            torch_step = chain.framework_step(torch, torch_tensor)
-        else:
-            torch_step = mlp.framework_step(
-                torch, torch.nn.functional.cross_entropy, torch_tensor, torch.no_grad, torch_update
-            )
+        torch_step = framework_step(workload, torch, torch.nn.functional, torch_tensor, torch.no_grad, torch_update,
+                                    device)
         impls.append(Impl("torch", torch_step, torch.cuda.synchronize if on_gpu else no_sync))
-    by_hand = module.numpy_step(xp)
+    by_hand = MODULES[workload].numpy_step(xp)
     impls.append(Impl("cupy", by_hand, xp.cuda.Device().synchronize) if on_gpu else Impl("numpy", by_hand))
     return impls
 

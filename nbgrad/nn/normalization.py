@@ -285,7 +285,7 @@ class GroupNorm(Module):
 
 
 class RMSNorm(Module):
-    r"""Root-mean-square normalisation over the trailing ``normalized_shape``: :math:`x / \mathrm{RMS}(x) \cdot \gamma`.
+    r"""Root-mean-square normalisation over the trailing ``normalized_shape``: :math:`x / \mathrm{RMS}(x) \gamma`.
 
     Args:
         normalized_shape: an int or tuple.

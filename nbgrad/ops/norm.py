@@ -446,7 +446,9 @@ def rms_norm(
     weight: "Tensor | None" = None,
     eps: "float | None" = None,
 ) -> Tensor:
-    r"""Root-mean-square normalisation over the trailing ``normalized_shape``: :math:`x / \sqrt{\mathrm{E}[x^2] + \epsilon}\,\gamma`.
+    r"""Root-mean-square normalisation over the trailing ``normalized_shape``.
+
+    :math:`y = x / \sqrt{\mathrm{E}[x^2] + \epsilon} \cdot \gamma`, the mean over the normalised dimensions.
 
     Args:
         input: ``(*, *normalized_shape)``.

@@ -11,7 +11,7 @@ from op_check import assert_close, check_op, random_inputs
 
 import nbgrad as nb
 import nbgrad.nn.functional as F
-from nbgrad.autograd import gradcheck, gradgradcheck
+from nbgrad.autograd import gradgradcheck
 
 _erf = np.vectorize(math.erf)
 
