@@ -7,7 +7,7 @@ from nbgrad.nn import init
 from nbgrad.nn.linear import empty_parameter
 from nbgrad.nn.module import Module
 from nbgrad.nn.parameter import Parameter
-from nbgrad.ops.embedding import embedding
+from nbgrad.ops.embedding import embedding, padding_index
 from nbgrad.tensor import Tensor
 
 __all__ = ["Embedding"]
@@ -60,11 +60,7 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx={padding_idx} must be within num_embeddings={num_embeddings}")
-            padding_idx %= num_embeddings
-        self.padding_idx = padding_idx
+        self.padding_idx = padding_index(padding_idx, num_embeddings, "Embedding")
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq

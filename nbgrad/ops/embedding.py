@@ -68,6 +68,15 @@ def _check_indices(op: str, input: Tensor, n: int, name: str) -> None:
         )
 
 
+def padding_index(padding_idx: "int | None", n: int, op: str) -> "int | None":
+    """``padding_idx`` checked against ``n`` rows and made non-negative (``None`` stays ``None``)."""
+    if padding_idx is None:
+        return None
+    if not -n <= padding_idx < n:
+        raise ValueError(f"{op}: padding_idx={padding_idx} must be within num_embeddings={n} ([-{n}, {n - 1}])")
+    return padding_idx % n
+
+
 def _renorm_rows(weight: Tensor, index: Tensor, max_norm: float, norm_type: float) -> None:
     """Rescale, in place, the looked-up rows whose ``norm_type``-norm exceeds ``max_norm`` (torch's rule)."""
     xp = backend.array_module(weight._data)
@@ -120,10 +129,7 @@ def embedding(
     check_same_device(op, input, weight)
     n = weight.shape[0]
     _check_indices(op, input, n, "input")
-    if padding_idx is not None:
-        if not -n <= padding_idx < n:
-            raise ValueError(f"{op}: padding_idx={padding_idx} must be within num_embeddings={n} ([-{n}, {n - 1}])")
-        padding_idx = padding_idx % n
+    padding_idx = padding_index(padding_idx, n, op)
     if max_norm is not None:
         with no_grad():
             _renorm_rows(weight, input, float(max_norm), float(norm_type))

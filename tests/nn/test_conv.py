@@ -280,6 +280,7 @@ PARITY_GRID = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's own notice
 @pytest.mark.parametrize("case", range(len(PARITY_GRID)))
 @pytest.mark.parametrize("bias", [True, False])
 def test_torch_parity(device, case, bias):
