@@ -32,6 +32,7 @@ bench: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

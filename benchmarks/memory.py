@@ -44,8 +44,13 @@ def measure_in_this_process(framework: str) -> dict:
         import torch
 
         torch.set_num_threads(1)
-        step = mlp.framework_step(torch, torch.nn.functional.cross_entropy, torch.from_numpy, torch.no_grad,
-                                  lambda p, lr: p.add_(p.grad, alpha=-lr))
+        step = mlp.framework_step(
+            torch,
+            torch.nn.functional.cross_entropy,
+            torch.from_numpy,
+            torch.no_grad,
+            lambda p, lr: p.add_(p.grad, alpha=-lr),
+        )
     baseline = _rss_bytes()
     peak = baseline
     done = threading.Event()
@@ -63,16 +68,26 @@ def measure_in_this_process(framework: str) -> dict:
     done.set()
     sampler.join()
     peak = max(peak, _rss_bytes())
-    return {"framework": framework, "steps": STEPS, "baseline_mib": baseline / 2**20,
-            "peak_extra_mib": (peak - baseline) / 2**20}
+    return {
+        "framework": framework,
+        "steps": STEPS,
+        "baseline_mib": baseline / 2**20,
+        "peak_extra_mib": (peak - baseline) / 2**20,
+    }
 
 
 def measure(framework: str) -> dict:
     """:func:`measure_in_this_process` in a fresh interpreter (single-threaded BLAS and torch)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    code = (f"import json; from benchmarks.memory import measure_in_this_process as m; "
-            f"print(json.dumps(m({framework!r})))")
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    code = (
+        f"import json; from benchmarks.memory import measure_in_this_process as m; print(json.dumps(m({framework!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -86,8 +101,10 @@ def main() -> None:
     else:
         rows.append(measure("torch"))
     for row in rows:
-        print(f"{row['framework']:7s} peak extra RSS over {row['steps']} MLP steps: {row['peak_extra_mib']:7.1f} MiB"
-              f"  (baseline {row['baseline_mib']:.0f} MiB)")
+        print(
+            f"{row['framework']:7s} peak extra RSS over {row['steps']} MLP steps: {row['peak_extra_mib']:7.1f} MiB"
+            f"  (baseline {row['baseline_mib']:.0f} MiB)"
+        )
     if len(rows) == 2 and rows[1]["peak_extra_mib"] > 0:
         print(f"nbgrad / torch: {rows[0]['peak_extra_mib'] / rows[1]['peak_extra_mib']:.2f}x")
 

@@ -102,8 +102,9 @@ def implementations(workload: str, device: str, torch, xp) -> list[Impl]:
         def torch_tensor(a):
             return torch.from_numpy(a).to(device)
 
-        torch_step = framework_step(workload, torch, torch.nn.functional, torch_tensor, torch.no_grad, torch_update,
-                                    device)
+        torch_step = framework_step(
+            workload, torch, torch.nn.functional, torch_tensor, torch.no_grad, torch_update, device
+        )
         impls.append(Impl("torch", torch_step, torch.cuda.synchronize if on_gpu else no_sync))
     by_hand = MODULES[workload].numpy_step(xp)
     impls.append(Impl("cupy", by_hand, xp.cuda.Device().synchronize) if on_gpu else Impl("numpy", by_hand))

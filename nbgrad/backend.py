@@ -25,12 +25,21 @@ uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
 DTYPES = {
-    "float16": float16, "half": float16,
-    "float32": float32, "float": float32,
-    "float64": float64, "double": float64,
-    "int8": int8, "int16": int16, "short": int16,
-    "int32": int32, "int": int32, "int64": int64, "long": int64,
-    "uint8": uint8, "bool": bool_,
+    "float16": float16,
+    "half": float16,
+    "float32": float32,
+    "float": float32,
+    "float64": float64,
+    "double": float64,
+    "int8": int8,
+    "int16": int16,
+    "short": int16,
+    "int32": int32,
+    "int": int32,
+    "int64": int64,
+    "long": int64,
+    "uint8": uint8,
+    "bool": bool_,
 }
 SUPPORTED_DTYPES = frozenset(DTYPES.values())
 

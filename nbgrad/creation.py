@@ -165,8 +165,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad: bool = False)
     """A tensor filled with ``fill_value``; the dtype follows the value (float -> float32)."""
     if dtype is None:
         dtype = _scalar_dtype(fill_value)
-    return _factory("full", "full", (size,), dtype, device, requires_grad,
-                    fill_value=fill_value)
+    return _factory("full", "full", (size,), dtype, device, requires_grad, fill_value=fill_value)
 
 
 def _scalar_dtype(value) -> np.dtype:
@@ -222,8 +221,9 @@ def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from the generator seeded by :func:`nbgrad.manual_seed`."""
-    return _random(size, dtype, device, requires_grad, "randn",
-                   lambda gen, shape, dt: gen.standard_normal(shape, dtype=dt))
+    return _random(
+        size, dtype, device, requires_grad, "randn", lambda gen, shape, dt: gen.standard_normal(shape, dtype=dt)
+    )
 
 
 def _random(size, dtype, device, requires_grad, op, draw) -> Tensor:

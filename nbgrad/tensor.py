@@ -217,9 +217,7 @@ class Tensor:
             force: copy from the GPU (or detach) instead of raising.
         """
         if self.requires_grad and not force:
-            raise RuntimeError(
-                "numpy: can't call numpy() on a Tensor that requires grad; use tensor.detach().numpy()"
-            )
+            raise RuntimeError("numpy: can't call numpy() on a Tensor that requires grad; use tensor.detach().numpy()")
         if self.device.type != "cpu":
             if not force:
                 raise TypeError(

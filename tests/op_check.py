@@ -54,8 +54,21 @@ def assert_close(actual, expected, *, rtol=1e-6, atol=1e-8, msg=""):
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, err_msg=msg)
 
 
-def check_op(fn, reference, shapes, device, *, seed=0, low=-2.0, high=2.0, noncontiguous=False,
-             grad=True, rtol=1e-6, atol=1e-8, extra=()):
+def check_op(
+    fn,
+    reference,
+    shapes,
+    device,
+    *,
+    seed=0,
+    low=-2.0,
+    high=2.0,
+    noncontiguous=False,
+    grad=True,
+    rtol=1e-6,
+    atol=1e-8,
+    extra=(),
+):
     """Check ``fn`` (on Tensors) against ``reference`` (on NumPy arrays) and by gradcheck.
 
     Args:

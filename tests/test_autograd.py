@@ -115,8 +115,9 @@ def test_graph_without_backward_is_freed_by_refcount():
 
 def test_create_graph_gives_higher_order_gradients(device):
     x = nb.tensor([0.3, 1.2], dtype=nb.float64, device=device, requires_grad=True)
-    (g,) = nb.autograd.grad((x ** 3 * x.sin()), x, grad_outputs=nb.ones(2, dtype=nb.float64, device=device),
-                            create_graph=True)
+    (g,) = nb.autograd.grad(
+        (x**3 * x.sin()), x, grad_outputs=nb.ones(2, dtype=nb.float64, device=device), create_graph=True
+    )
     (gg,) = nb.autograd.grad(g, x, grad_outputs=nb.ones(2, dtype=nb.float64, device=device))
     v = np.array([0.3, 1.2])
     assert_close(g, 3 * v**2 * np.sin(v) + v**3 * np.cos(v))
@@ -125,8 +126,11 @@ def test_create_graph_gives_higher_order_gradients(device):
 
 @pytest.mark.parametrize(
     "fn",
-    [lambda a, b: (a * b).tanh() / (b.exp() + 1), lambda a, b: (a - b).sigmoid() ** 2 + a.sqrt() * b.cos(),
-     lambda a, b: nb.maximum(a, b) * a.log1p() - b.reciprocal()],
+    [
+        lambda a, b: (a * b).tanh() / (b.exp() + 1),
+        lambda a, b: (a - b).sigmoid() ** 2 + a.sqrt() * b.cos(),
+        lambda a, b: nb.maximum(a, b) * a.log1p() - b.reciprocal(),
+    ],
 )
 def test_gradgradcheck(fn, device):
     a = nb.tensor(np.random.default_rng(1).uniform(0.2, 2, 4), device=device, requires_grad=True)
@@ -246,12 +250,12 @@ class Cube(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x ** 3
+        return x**3
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * grad
+        return 3 * x**2 * grad
 
 
 class SplitSigns(Function):

@@ -55,9 +55,14 @@ def test_small_cnn_on_digits():
     x_train, y_train = load_digits("train")
     x_test, y_test = load_digits("test")
     model = nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 2 * 2, 10),
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 2 * 2, 10),
     )
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=64, shuffle=True)
     _train(model, loader, epochs=12)

@@ -304,8 +304,14 @@ def test_repr_summarises_large_tensors():
 
 def test_repr_matches_torch_exactly_for_common_cases():
     torch = pytest.importorskip("torch")
-    cases = [np.array([1.0, 2.5, -3.0]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.arange(12.0).reshape(3, 4) / 7,
-             np.array([1, 2, 3]), np.arange(5000.0), np.zeros((2, 3, 2))]
+    cases = [
+        np.array([1.0, 2.5, -3.0]),
+        np.array([[1.0, 2.0], [3.0, 4.0]]),
+        np.arange(12.0).reshape(3, 4) / 7,
+        np.array([1, 2, 3]),
+        np.arange(5000.0),
+        np.zeros((2, 3, 2)),
+    ]
     for a in cases:
         a32 = a.astype(np.float32) if a.dtype.kind == "f" else a
         expected = repr(torch.from_numpy(a32)).replace("torch.", "nbgrad.")

@@ -15,8 +15,7 @@ from nbgrad.autograd.grad_mode import (
 from nbgrad.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
-         allow_unused: bool = False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False, allow_unused: bool = False):
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned instead of stored in ``.grad``.
 
     Args:
@@ -81,7 +80,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
 
 
 __all__ = [
-    "AnomalyError", "Function", "GradcheckError", "backward", "detect_anomaly", "enable_grad", "grad",
-    "gradcheck", "gradgradcheck", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
-    "is_inference_mode_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled",
+    "AnomalyError",
+    "Function",
+    "GradcheckError",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
 ]

@@ -256,10 +256,12 @@ class Function:
             setup(self, args, result)
         to_save = self._to_save
         if to_save:
-            self._saved = tuple([
-                None if t is None else _saved_output(result, 0) if t is OUTPUT else (t, t._version[0])
-                for t in to_save
-            ])
+            self._saved = tuple(
+                [
+                    None if t is None else _saved_output(result, 0) if t is OUTPUT else (t, t._version[0])
+                    for t in to_save
+                ]
+            )
             self._to_save = ()
         if anomaly.STATE.enabled:
             self._stack = traceback.extract_stack()[:-3]

@@ -15,8 +15,9 @@ def _as_tuple(x):
     return x if isinstance(x, tuple) else (x,)
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True) -> bool:
+def gradcheck(
+    fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True
+) -> bool:
     """Check the gradients of ``fn`` at ``inputs`` against central finite differences.
 
     Every output element is differentiated w.r.t. every input element that
@@ -63,8 +64,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             seed[k] = 1.0
             xp = backend.array_module(out._data)
             grad_out = Tensor._wrap(xp.asarray(seed.reshape(out._data.shape)))
-            grads = run_backward((out,), (grad_out,), retain_graph=True, inputs=[inputs[i] for i in checked],
-                                 allow_unused=True)
+            grads = run_backward(
+                (out,), (grad_out,), retain_graph=True, inputs=[inputs[i] for i in checked], allow_unused=True
+            )
             for i, g in zip(checked, grads):
                 if g is not None:
                     analytical[i][k] = backend.to_numpy(g._data).reshape(-1)
@@ -134,14 +136,14 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     rng = np.random.default_rng(0)
     outputs = _as_tuple(fn(*inputs))
-    weights = [Tensor._wrap(backend.array_module(o._data).asarray(rng.standard_normal(o._data.shape)))
-               for o in outputs]
+    weights = [Tensor._wrap(backend.array_module(o._data).asarray(rng.standard_normal(o._data.shape))) for o in outputs]
 
     def first_grads(*args):
         outs = _as_tuple(fn(*args))
         total = sum((o * w).sum() for o, w in zip(outs, weights))
-        grads = autograd_grad(total, [a for a in args if isinstance(a, Tensor) and a.requires_grad],
-                              create_graph=True, allow_unused=True)
+        grads = autograd_grad(
+            total, [a for a in args if isinstance(a, Tensor) and a.requires_grad], create_graph=True, allow_unused=True
+        )
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol) and bool(checked)

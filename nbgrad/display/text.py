@@ -43,8 +43,12 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
         if profile not in presets:
             raise ValueError(f"set_printoptions: unknown profile {profile!r}; use one of {sorted(presets)}")
         OPTIONS.precision, OPTIONS.threshold, OPTIONS.edgeitems, OPTIONS.linewidth = presets[profile]
-    for name, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
-                        ("linewidth", linewidth)):
+    for name, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
         if value is not None:
             setattr(OPTIONS, name, value)
     OPTIONS.sci_mode = sci_mode
@@ -58,7 +62,7 @@ def _summary_view(array, edge: int):
     """The parts of ``array`` a summarised repr shows, gathered on the host."""
     index = []
     for n in array.shape:
-        index.append(slice(None) if n <= 2 * edge else np.r_[0:edge, n - edge:n])
+        index.append(slice(None) if n <= 2 * edge else np.r_[0:edge, n - edge : n])
     view = array
     for axis, idx in enumerate(index):
         if not isinstance(idx, slice):
@@ -117,7 +121,7 @@ def _format_rows(values: np.ndarray, shape, fmt: _Formatter, indent: int, summar
         if cut:
             items = items[:edge] + [" ..."] + items[edge:]
         per_line = max(1, (OPTIONS.linewidth - indent) // (fmt.width + 2))
-        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     rows = [_format_rows(values[i], shape[1:], fmt, indent + 1, summarise, edge) for i in range(values.shape[0])]
     if cut:

@@ -60,7 +60,7 @@ class Module:
         object.__setattr__(self, "_backward_hooks", [])
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     # ------------------------------------------------------------------ attributes
     def __setattr__(self, name: str, value) -> None:
@@ -128,8 +128,9 @@ class Module:
         """Add a parameter (or ``None``, a placeholder such as a disabled bias) under ``name``."""
         _check_name(self, name, "parameter")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                            "(nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' (nn.Parameter or None required)"
+            )
         if param is not None and param.grad_fn is not None:
             raise ValueError(f"cannot assign non-leaf Tensor to parameter '{name}': use .detach() first")
         self.__dict__.pop(name, None)
@@ -376,9 +377,7 @@ class Module:
                 continue
             sources[key] = array
         if errors:
-            raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors)
-            )
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         with no_grad():
             for key, array in sources.items():
                 target = own[key]

@@ -93,6 +93,6 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
     offset = 0
     for p in params:
         n = p.numel()
-        p._data[...] = vec._data[offset:offset + n].reshape(p._data.shape)
+        p._data[...] = vec._data[offset : offset + n].reshape(p._data.shape)
         p._version[0] += 1
         offset += n

@@ -15,9 +15,7 @@ from nbgrad.tensor import Tensor, register_method
 def _sum_axes(from_shape: tuple, to_shape: tuple) -> "tuple[tuple, int]":
     """Axes of ``from_shape`` to sum to get ``to_shape``, and how many leading ones to drop."""
     lead = len(from_shape) - len(to_shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(to_shape) if n == 1 and from_shape[lead + i] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(to_shape) if n == 1 and from_shape[lead + i] != 1)
     return axes, lead
 
 

@@ -34,8 +34,17 @@ logical_or = _compare(np.logical_or, "logical_or")
 logical_xor = _compare(np.logical_xor, "logical_xor")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
-for _name, _fn in (("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge),
-                   ("logical_and", logical_and), ("logical_or", logical_or), ("logical_xor", logical_xor)):
+for _name, _fn in (
+    ("eq", eq),
+    ("ne", ne),
+    ("lt", lt),
+    ("le", le),
+    ("gt", gt),
+    ("ge", ge),
+    ("logical_and", logical_and),
+    ("logical_or", logical_or),
+    ("logical_xor", logical_xor),
+):
     register_method(_name)(_fn)
 
 Tensor.__eq__ = eq

@@ -74,8 +74,11 @@ def _parse_to(args, kwargs):
             dev = a
         elif a is not None:
             dtype = a
-    return (backend.to_device(dev) if dev is not None else None,
-            backend.to_dtype(dtype) if dtype is not None else None, copy)
+    return (
+        backend.to_device(dev) if dev is not None else None,
+        backend.to_dtype(dtype) if dtype is not None else None,
+        copy,
+    )
 
 
 @register_method("to")
@@ -103,9 +106,17 @@ def _cast_method(name: str, dtype):
     register_method(name)(cast)
 
 
-for _name, _dtype in (("float", backend.float32), ("double", backend.float64), ("half", backend.float16),
-                      ("long", backend.int64), ("int", backend.int32), ("short", backend.int16),
-                      ("bool", backend.bool_), ("byte", backend.uint8), ("char", backend.int8)):
+for _name, _dtype in (
+    ("float", backend.float32),
+    ("double", backend.float64),
+    ("half", backend.float16),
+    ("long", backend.int64),
+    ("int", backend.int32),
+    ("short", backend.int16),
+    ("bool", backend.bool_),
+    ("byte", backend.uint8),
+    ("char", backend.int8),
+):
     _cast_method(_name, _dtype)
 
 

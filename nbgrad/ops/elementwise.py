@@ -125,7 +125,8 @@ class Mul(Function):
         (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
         return math_ns.run(
             lambda g, a, b, m: (m.sum_to(g * b, sa) if need_a else None, m.sum_to(g * a, sb) if need_b else None),
-            grad, *_saved_operands(ctx),
+            grad,
+            *_saved_operands(ctx),
         )
 
 
@@ -151,7 +152,9 @@ class Div(Function):
         (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
         return math_ns.run(
             lambda g, b, y, m: (m.sum_to(g / b, sa) if need_a else None, m.sum_to(-g * y / b, sb) if need_b else None),
-            grad, b, out,
+            grad,
+            b,
+            out,
         )
 
 
@@ -399,14 +402,18 @@ def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: boo
             return grad * 0
         return math_ns.run_saved(derivative, ctx, grad)
 
-    return type(name, (Function,), {
-        "_builtin": True,
-        "forward": staticmethod(forward),
-        "setup_context": staticmethod(setup_context),
-        "backward": staticmethod(backward),
-        "__doc__": f"Elementwise ``{name.lower()}`` (a graph node).",
-        "__module__": __name__,
-    })
+    return type(
+        name,
+        (Function,),
+        {
+            "_builtin": True,
+            "forward": staticmethod(forward),
+            "setup_context": staticmethod(setup_context),
+            "backward": staticmethod(backward),
+            "__doc__": f"Elementwise ``{name.lower()}`` (a graph node).",
+            "__module__": __name__,
+        },
+    )
 
 
 def _sigmoid(a):
@@ -498,7 +505,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even, like torch (zero gradient)."""
     if decimals == 0:
         return Round.apply(input)
-    scale = 10.0 ** decimals
+    scale = 10.0**decimals
     return Round.apply(input * scale) / scale
 
 

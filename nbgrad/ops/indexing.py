@@ -26,8 +26,15 @@ from nbgrad.ops.elementwise import where
 from nbgrad.tensor import Tensor, register_method
 
 __all__ = [
-    "gather", "scatter", "scatter_add", "index_select", "masked_fill", "masked_select",
-    "take_along_dim", "nonzero", "argwhere",
+    "gather",
+    "scatter",
+    "scatter_add",
+    "index_select",
+    "masked_fill",
+    "masked_select",
+    "take_along_dim",
+    "nonzero",
+    "argwhere",
 ]
 
 _BASIC_TYPES = (int, slice, type(None), type(Ellipsis))
@@ -119,8 +126,12 @@ def _index_error(op: str, shape: tuple, err: Exception) -> IndexError:
 
 def _check_bounds(shape: tuple, key: tuple, op: str) -> None:
     """Range-check the integer arrays of ``key``: CuPy wraps out-of-range indices silently."""
-    consumed = sum(0 if item is None or item is Ellipsis or type(item) is bool
-                   else (item.ndim if hasattr(item, "dtype") and item.dtype.kind == "b" else 1) for item in key)
+    consumed = sum(
+        0
+        if item is None or item is Ellipsis or type(item) is bool
+        else (item.ndim if hasattr(item, "dtype") and item.dtype.kind == "b" else 1)
+        for item in key
+    )
     dim = 0
     for item in key:
         if item is None or type(item) is bool:
@@ -320,8 +331,9 @@ def _check_gather_shapes(op: str, dim: int, index, input_shape: tuple, src_shape
             what = f"input {tuple(input_shape)} apart from dimension {dim}"
             if src_shape is not None:
                 what += f" and src {tuple(src_shape)}"
-            raise RuntimeError(f"{op}: size does not match at dimension {d}: index {tuple(index.shape)} must be "
-                               f"no larger than {what}")
+            raise RuntimeError(
+                f"{op}: size does not match at dimension {d}: index {tuple(index.shape)} must be no larger than {what}"
+            )
     _check_range(op, index, input_shape[dim], dim)
 
 
@@ -360,8 +372,10 @@ def _scatter(op: str, input: Tensor, dim: int, index: Tensor, src, accumulate: b
     if isinstance(src, Tensor):
         check_same_device(op, input, src)
         if src.ndim != idx.ndim:
-            raise RuntimeError(f"{op}: src tensor of shape {tuple(src.shape)} must have the same number of "
-                               f"dimensions as index {tuple(idx.shape)}")
+            raise RuntimeError(
+                f"{op}: src tensor of shape {tuple(src.shape)} must have the same number of "
+                f"dimensions as index {tuple(idx.shape)}"
+            )
         _check_gather_shapes(op, dim, idx, input._data.shape, src._data.shape)
         if src._data.shape != idx.shape:
             src = _index(src, tuple(slice(0, n) for n in idx.shape), op)
@@ -466,8 +480,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: "int | None" = None) -> 
         tuple(1 if d == dim else n for d, n in enumerate(input._data.shape)),
         tuple(1 if d == dim else n for d, n in enumerate(idx.shape)),
     )
-    in_shape = others[:dim] + (input._data.shape[dim],) + others[dim + 1:]
-    idx_shape = others[:dim] + (idx.shape[dim],) + others[dim + 1:]
+    in_shape = others[:dim] + (input._data.shape[dim],) + others[dim + 1 :]
+    idx_shape = others[:dim] + (idx.shape[dim],) + others[dim + 1 :]
     input = broadcast_to(input, in_shape)
     idx = backend.array_module(idx).broadcast_to(idx, idx_shape)
     _check_range("take_along_dim", idx, in_shape[dim], dim)

@@ -22,8 +22,15 @@ from nbgrad.tensor import Tensor, register_method
 __all__ = []  # every op here is a method (``x.add_(1)``), as in torch
 
 _TORCH_DTYPE_NAMES = {
-    "float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char", "int16": "Short",
-    "int32": "Int", "int64": "Long", "uint8": "Byte", "bool": "Bool",
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "uint8": "Byte",
+    "bool": "Bool",
 }
 
 

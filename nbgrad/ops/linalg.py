@@ -219,7 +219,8 @@ def _parse_einsum(equation: str, shapes: list) -> "tuple[list, str]":
             n_ell = max(n_ell, len(shape) - named)
     ell = "".join(free[:n_ell])
     explicit = [
-        sub.replace("...", ell[n_ell - (len(shape) - len(sub.replace("...", ""))):]) for sub, shape in zip(subs, shapes)
+        sub.replace("...", ell[n_ell - (len(shape) - len(sub.replace("...", ""))) :])
+        for sub, shape in zip(subs, shapes)
     ]
     letters = "".join(explicit)
     if arrow:

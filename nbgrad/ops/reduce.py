@@ -24,8 +24,24 @@ from nbgrad.ops.shape import cat, flip, narrow
 from nbgrad.tensor import Tensor, register_method
 
 __all__ = [
-    "ValuesIndices", "all", "amax", "amin", "any", "argmax", "argmin", "cumprod", "cumsum", "logsumexp", "max",
-    "mean", "min", "norm", "prod", "std", "sum", "var",
+    "ValuesIndices",
+    "all",
+    "amax",
+    "amin",
+    "any",
+    "argmax",
+    "argmin",
+    "cumprod",
+    "cumsum",
+    "logsumexp",
+    "max",
+    "mean",
+    "min",
+    "norm",
+    "prod",
+    "std",
+    "sum",
+    "var",
 ]
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -169,8 +185,9 @@ class Prod(Function):
 def _exclusive_cumprod(x: Tensor, dim: int) -> Tensor:
     """``[1, x_0, x_0 x_1, ...]`` along ``dim``: the product of the elements before each one."""
     n = x._data.shape[dim]
-    ones = Tensor._wrap(backend.array_module(x._data).ones(x._data.shape[:dim] + (1,) + x._data.shape[dim + 1:],
-                                                            dtype=x.dtype))
+    ones = Tensor._wrap(
+        backend.array_module(x._data).ones(x._data.shape[:dim] + (1,) + x._data.shape[dim + 1 :], dtype=x.dtype)
+    )
     return Cumprod.apply(cat([ones, narrow(x, dim, 0, n - 1)], dim), dim, None)
 
 

@@ -25,9 +25,30 @@ from nbgrad.ops._util import dim_of, dims_of
 from nbgrad.tensor import Tensor, register_method
 
 __all__ = [
-    "cat", "chunk", "concat", "concatenate", "flatten", "flip", "movedim", "moveaxis", "narrow", "pad",
-    "permute", "repeat", "reshape", "roll", "split", "squeeze", "stack", "swapaxes", "swapdims", "transpose",
-    "unbind", "unflatten", "unsqueeze", "view",
+    "cat",
+    "chunk",
+    "concat",
+    "concatenate",
+    "flatten",
+    "flip",
+    "movedim",
+    "moveaxis",
+    "narrow",
+    "pad",
+    "permute",
+    "repeat",
+    "reshape",
+    "roll",
+    "split",
+    "squeeze",
+    "stack",
+    "swapaxes",
+    "swapdims",
+    "transpose",
+    "unbind",
+    "unflatten",
+    "unsqueeze",
+    "view",
 ]
 
 
@@ -65,7 +86,7 @@ def _infer_size(sizes: tuple, numel: int) -> "tuple | None":
         return sizes if known == numel else None
     if known == 0 or numel % known:
         return None
-    return sizes[:infer] + (numel // known,) + sizes[infer + 1:]
+    return sizes[:infer] + (numel // known,) + sizes[infer + 1 :]
 
 
 def _target_shape(input: Tensor, args: tuple, op: str) -> tuple:
@@ -237,9 +258,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s == e:
         return input
     merged = 1
-    for n in shape[s:e + 1]:
+    for n in shape[s : e + 1]:
         merged *= n
-    return _reshaped(input, shape[:s] + (merged,) + shape[e + 1:])
+    return _reshaped(input, shape[:s] + (merged,) + shape[e + 1 :])
 
 
 @register_method("unflatten")
@@ -261,7 +282,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
             f"unflatten: sizes {sizes} don't multiply up to the size of dim {dim} ({shape[d]}) of the input "
             f"of shape {shape}"
         )
-    return _reshaped(input, shape[:d] + filled + shape[d + 1:])
+    return _reshaped(input, shape[:d] + filled + shape[d + 1 :])
 
 
 # ---------------------------------------------------------------------------
@@ -358,8 +379,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     src, dst = _dim_list(source, "movedim"), _dim_list(destination, "movedim")
     if len(src) != len(dst):
         raise RuntimeError(
-            f"movedim: source {src} and destination {dst} must have the same number of dims "
-            f"({len(src)} vs {len(dst)})"
+            f"movedim: source {src} and destination {dst} must have the same number of dims ({len(src)} vs {len(dst)})"
         )
     src = tuple(dim_of(d, shape, "movedim") for d in src)
     dst = tuple(dim_of(d, shape, "movedim") for d in dst)
@@ -827,7 +847,7 @@ def _runs(idx) -> list:
 
 
 def _scatter_add(a, axis: int, idx, n: int):
-    shape = a.shape[:axis] + (n,) + a.shape[axis + 1:]
+    shape = a.shape[:axis] + (n,) + a.shape[axis + 1 :]
     xp = backend.array_module(a)
     out = xp.zeros(shape, dtype=a.dtype)
     for src, length, dst, step in _runs(idx):
@@ -849,8 +869,11 @@ class IndexPad(Function):
     @staticmethod
     def forward(ctx, x, widths, mode):
         a = x._data
-        ctx.maps = [(axis, np.pad(np.arange(a.shape[axis]), w, mode), a.shape[axis])
-                    for axis, w in enumerate(widths) if w != (0, 0)]
+        ctx.maps = [
+            (axis, np.pad(np.arange(a.shape[axis]), w, mode), a.shape[axis])
+            for axis, w in enumerate(widths)
+            if w != (0, 0)
+        ]
         return backend.array_module(a).pad(a, widths, mode=mode)
 
     @staticmethod

@@ -40,13 +40,29 @@ def test_registration_and_traversal_order():
     net = Net()
     # torch's order: a module's own parameters, then its children's, depth first.
     assert [n for n, _ in net.named_parameters()] == [
-        "encoder.0.scale", "encoder.0.fc.weight", "encoder.0.fc.bias",
-        "encoder.1.scale", "encoder.1.fc.weight", "encoder.1.fc.bias", "head.weight",
+        "encoder.0.scale",
+        "encoder.0.fc.weight",
+        "encoder.0.fc.bias",
+        "encoder.1.scale",
+        "encoder.1.fc.weight",
+        "encoder.1.fc.bias",
+        "head.weight",
     ]
-    assert [n for n, _ in net.named_buffers()] == ["encoder.0.steps", "encoder.0.cache", "encoder.1.steps",
-                                                   "encoder.1.cache"]
-    assert [n for n, _ in net.named_modules()] == ["", "encoder", "encoder.0", "encoder.0.fc", "encoder.1",
-                                                   "encoder.1.fc", "head"]
+    assert [n for n, _ in net.named_buffers()] == [
+        "encoder.0.steps",
+        "encoder.0.cache",
+        "encoder.1.steps",
+        "encoder.1.cache",
+    ]
+    assert [n for n, _ in net.named_modules()] == [
+        "",
+        "encoder",
+        "encoder.0",
+        "encoder.0.fc",
+        "encoder.1",
+        "encoder.1.fc",
+        "head",
+    ]
     assert [n for n, _ in net.named_children()] == ["encoder", "head"]
     assert len(list(net.parameters())) == 7 and len(list(net.parameters(recurse=False))) == 0
     assert net.head.bias is None
@@ -65,8 +81,15 @@ def test_shared_parameters_are_listed_once():
 def test_state_dict_keys_order_and_persistence():
     sd = Net().state_dict()
     assert list(sd) == [
-        "encoder.0.scale", "encoder.0.steps", "encoder.0.fc.weight", "encoder.0.fc.bias",
-        "encoder.1.scale", "encoder.1.steps", "encoder.1.fc.weight", "encoder.1.fc.bias", "head.weight",
+        "encoder.0.scale",
+        "encoder.0.steps",
+        "encoder.0.fc.weight",
+        "encoder.0.fc.bias",
+        "encoder.1.scale",
+        "encoder.1.steps",
+        "encoder.1.fc.weight",
+        "encoder.1.fc.bias",
+        "head.weight",
     ]
     assert all(not v.requires_grad for v in sd.values())  # detached
     net = Net()
@@ -84,7 +107,9 @@ def test_load_state_dict_roundtrip_strict_and_errors():
     sd = a.state_dict()
     sd.pop("head.weight")
     sd["extra"] = nb.zeros(1)
-    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "extra".*\n.*Missing key\(s\).*"head.weight"'):
+    with pytest.raises(
+        RuntimeError, match=r'Unexpected key\(s\) in state_dict: "extra".*\n.*Missing key\(s\).*"head.weight"'
+    ):
         b.load_state_dict(sd)
     result = b.load_state_dict(sd, strict=False)
     assert result.missing_keys == ["head.weight"] and result.unexpected_keys == ["extra"]
@@ -92,8 +117,11 @@ def test_load_state_dict_roundtrip_strict_and_errors():
     bad = a.state_dict()
     bad["encoder.0.fc.bias"] = nb.zeros(7)
     bad["head.weight"] = nb.full((2, 3), 5.0)
-    with pytest.raises(RuntimeError, match=r"size mismatch for encoder.0.fc.bias: copying a param with shape \(7,\) "
-                                           r"from checkpoint, the shape in current model is \(3,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"size mismatch for encoder.0.fc.bias: copying a param with shape \(7,\) "
+        r"from checkpoint, the shape in current model is \(3,\)",
+    ):
         b.load_state_dict(bad)
     assert b.head.weight.tolist() == before  # nothing was copied
 
@@ -254,7 +282,9 @@ def test_full_backward_hook_when_inputs_need_no_grad():
 
 def test_errors_name_the_module_path():
     net = Net()
-    with pytest.raises(RuntimeError, match=r"^model\.encoder\.0\.fc \(Linear\): Linear: input of shape \(2, 5\)") as info:
+    with pytest.raises(
+        RuntimeError, match=r"^model\.encoder\.0\.fc \(Linear\): Linear: input of shape \(2, 5\)"
+    ) as info:
         net(nb.randn(2, 5))
     assert info.value.module_path == "model.encoder.0.fc (Linear)"
     with pytest.raises(RuntimeError, match=r"^model \(Linear\): Linear"):
@@ -269,8 +299,9 @@ def test_missing_forward():
 def test_repr_matches_torch():
     torch = pytest.importorskip("torch")
     ours = nn.Sequential(nn.Linear(4, 8), nn.Sequential(nn.Linear(8, 8, bias=False)), nn.Identity())
-    theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Sequential(torch.nn.Linear(8, 8, bias=False)),
-                                 torch.nn.Identity())
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(4, 8), torch.nn.Sequential(torch.nn.Linear(8, 8, bias=False)), torch.nn.Identity()
+    )
     assert repr(ours) == repr(theirs)
     assert repr(nn.Flatten()) == repr(torch.nn.Flatten())
     assert repr(nn.Unflatten(1, (2, 3))) == repr(torch.nn.Unflatten(1, (2, 3)))
@@ -374,8 +405,11 @@ def test_bilinear_and_flatten(device):
     m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
-    assert_close(m(nb.tensor(a, device=device), nb.tensor(b, device=device)),
-                 t(torch.from_numpy(a), torch.from_numpy(b)).detach().numpy(), rtol=1e-10)
+    assert_close(
+        m(nb.tensor(a, device=device), nb.tensor(b, device=device)),
+        t(torch.from_numpy(a), torch.from_numpy(b)).detach().numpy(),
+        rtol=1e-10,
+    )
     x = nb.tensor(a, device=device, requires_grad=True)
     y = nb.tensor(b, device=device, requires_grad=True)
     assert nb.autograd.gradcheck(lambda p, q: m(p, q), (x, y))
@@ -416,8 +450,16 @@ def test_init_distributions():
 
 def test_calculate_gain_matches_torch():
     torch = pytest.importorskip("torch")
-    for name, param in [("linear", None), ("sigmoid", None), ("tanh", None), ("relu", None), ("leaky_relu", None),
-                        ("leaky_relu", 0.2), ("selu", None), ("conv2d", None)]:
+    for name, param in [
+        ("linear", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("selu", None),
+        ("conv2d", None),
+    ]:
         assert nn.init.calculate_gain(name, param) == pytest.approx(torch.nn.init.calculate_gain(name, param))
     with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
         nn.init.calculate_gain("swish")

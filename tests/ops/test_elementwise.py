@@ -60,8 +60,15 @@ def test_unary_forward_and_gradcheck(op, ref, domain, shape, device):
 
 @pytest.mark.parametrize("op,ref,domain", UNARY, ids=[u[0].__name__ for u in UNARY])
 def test_unary_noncontiguous_and_method_form(op, ref, domain, device):
-    check_op(op, ref, [(4, 3)], device, low=max(domain[0], 0.1) if op is nb.relu else domain[0], high=domain[1],
-             noncontiguous=True)
+    check_op(
+        op,
+        ref,
+        [(4, 3)],
+        device,
+        low=max(domain[0], 0.1) if op is nb.relu else domain[0],
+        high=domain[1],
+        noncontiguous=True,
+    )
     x = nb.tensor(random_inputs([(3,)], low=domain[0], high=domain[1])[0], device=device)
     assert_close(getattr(x, op.__name__)(), op(x).numpy(force=True))
 
@@ -125,8 +132,26 @@ def test_binary_noncontiguous(op, ref, domain, device):
 
 @pytest.mark.parametrize(
     "expr",
-    ["x + 2", "2 + x", "x - 2", "2 - x", "x * 3", "3 * x", "x / 4", "4 / x", "x ** 2", "2 ** x", "x ** 0.5",
-     "x // 0.7", "3 // x", "x % 0.7", "3 % x", "-x", "+x", "abs(x)"],
+    [
+        "x + 2",
+        "2 + x",
+        "x - 2",
+        "2 - x",
+        "x * 3",
+        "3 * x",
+        "x / 4",
+        "4 / x",
+        "x ** 2",
+        "2 ** x",
+        "x ** 0.5",
+        "x // 0.7",
+        "3 // x",
+        "x % 0.7",
+        "3 % x",
+        "-x",
+        "+x",
+        "abs(x)",
+    ],
 )
 def test_python_operators_with_scalars_on_either_side(expr, device):
     data = np.array([0.5, 1.5, 2.5])
@@ -138,15 +163,22 @@ def test_python_operators_with_scalars_on_either_side(expr, device):
 def test_scalar_gradients(device):
     # Values where 3 % x is smooth (3 / x is not an integer).
     x = nb.tensor([0.7, 1.3, 2.2], dtype=nb.float64, device=device, requires_grad=True)
-    for fn in (lambda t: 2 - t, lambda t: 4 / t, lambda t: 2 ** t, lambda t: t ** 3, lambda t: t ** -1.5,
-               lambda t: 3 % t, lambda t: t * 2.5 + 1):
+    for fn in (
+        lambda t: 2 - t,
+        lambda t: 4 / t,
+        lambda t: 2**t,
+        lambda t: t**3,
+        lambda t: t**-1.5,
+        lambda t: 3 % t,
+        lambda t: t * 2.5 + 1,
+    ):
         assert nb.autograd.gradcheck(fn, (x,))
 
 
 def test_pow_gradient_with_zero_base(device):
     x = nb.tensor([0.0, 2.0], dtype=nb.float64, device=device, requires_grad=True)
     e = nb.tensor([2.0, 3.0], dtype=nb.float64, device=device, requires_grad=True)
-    (x ** e).sum().backward()
+    (x**e).sum().backward()
     assert_close(x.grad, [0.0, 12.0])
     assert_close(e.grad, [0.0, 8.0 * np.log(2.0)])  # torch defines d/de at base 0 as 0
 
@@ -170,13 +202,20 @@ def test_maximum_ties_split_gradient(device):
 @pytest.mark.parametrize("lo,hi", [(-0.5, 0.5), (None, 0.3), (-0.3, None)])
 def test_clamp_scalar_bounds(lo, hi, device):
     check_op(lambda t: t.clamp(lo, hi), lambda a: np.clip(a, lo, hi), [(4, 5)], device, low=-1, high=1)
-    assert_close(nb.clip(nb.tensor([-2.0, 2.0], device=device), lo, hi),
-                 np.clip(np.array([-2.0, 2.0]), lo, hi), rtol=1e-6)
+    assert_close(
+        nb.clip(nb.tensor([-2.0, 2.0], device=device), lo, hi), np.clip(np.array([-2.0, 2.0]), lo, hi), rtol=1e-6
+    )
 
 
 def test_clamp_tensor_bounds_and_boundary_gradient(device):
-    check_op(lambda t, lo, hi: nb.clamp(t, lo, hi - 0.5 + 2), lambda a, lo, hi: np.clip(a, lo, hi - 0.5 + 2),
-             [(3, 4), (4,), (3, 1)], device, low=-1, high=1)
+    check_op(
+        lambda t, lo, hi: nb.clamp(t, lo, hi - 0.5 + 2),
+        lambda a, lo, hi: np.clip(a, lo, hi - 0.5 + 2),
+        [(3, 4), (4,), (3, 1)],
+        device,
+        low=-1,
+        high=1,
+    )
     x = nb.tensor([-1.0, 0.0, 1.0, 2.0], device=device, requires_grad=True)
     x.clamp(0.0, 1.0).sum().backward()
     assert_close(x.grad, [0.0, 1.0, 1.0, 0.0])  # the bounds themselves pass the gradient, as in torch
@@ -189,8 +228,12 @@ def test_clamp_requires_a_bound(device):
 
 def test_where_forward_backward_and_scalars(device):
     cond_np = np.array([[True, False, True], [False, True, False]])
-    check_op(lambda a, b: nb.where(nb.tensor(cond_np, device=device), a, b),
-             lambda a, b: np.where(cond_np, a, b), [(2, 3), (3,)], device)
+    check_op(
+        lambda a, b: nb.where(nb.tensor(cond_np, device=device), a, b),
+        lambda a, b: np.where(cond_np, a, b),
+        [(2, 3), (3,)],
+        device,
+    )
     x = nb.tensor([-1.0, 2.0, -3.0], device=device)
     assert_close(nb.where(x > 0, x, 0.0), [0.0, 2.0, 0.0])
     assert_close(x.where(x < 0, 1.0), [-1.0, 1.0, -3.0])
@@ -246,8 +289,14 @@ def test_tensor_tensor_promotion_follows_numpy(a, b, device):
 
 @pytest.mark.parametrize(
     "op,ref",
-    [(nb.eq, np.equal), (nb.ne, np.not_equal), (nb.lt, np.less), (nb.le, np.less_equal), (nb.gt, np.greater),
-     (nb.ge, np.greater_equal)],
+    [
+        (nb.eq, np.equal),
+        (nb.ne, np.not_equal),
+        (nb.lt, np.less),
+        (nb.le, np.less_equal),
+        (nb.gt, np.greater),
+        (nb.ge, np.greater_equal),
+    ],
 )
 def test_comparisons(op, ref, device):
     a, b = random_inputs([(3, 4), (4,)])

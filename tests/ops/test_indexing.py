@@ -34,13 +34,34 @@ def _grad_of_index(shape, key):
 
 SHAPE = (3, 4, 5)
 KEYS = [
-    1, -1, (0, 2), (0, -1, 4), slice(None), slice(1, None), slice(None, None, 2), slice(-2, None),
-    (slice(None), slice(3, 0, -1)), (Ellipsis, 1), (None, 1), (1, None, slice(None), None), Ellipsis,
+    1,
+    -1,
+    (0, 2),
+    (0, -1, 4),
+    slice(None),
+    slice(1, None),
+    slice(None, None, 2),
+    slice(-2, None),
+    (slice(None), slice(3, 0, -1)),
+    (Ellipsis, 1),
+    (None, 1),
+    (1, None, slice(None), None),
+    Ellipsis,
     (slice(None, None, -1), Ellipsis, slice(1, 4, 2)),
-    [0, 2, 2], ([0, 0, 1], [3, 3, 0]), (slice(None), [1, 1, 0]), (Ellipsis, [4, 4]), ([[0, 1], [2, 2]],),
-    (0, [1, 3], slice(None, 2)), ([0, 1], None, [2, 2]), ([0, 2], slice(None), [1, 3]),
-    np.array([2, 0, 2]), (np.array([True, False, True]),), (slice(None), np.array([True, False, True, False])),
-    (np.ones((3, 4), bool),), (1, np.array([False, True, True, False]), -1), True,
+    [0, 2, 2],
+    ([0, 0, 1], [3, 3, 0]),
+    (slice(None), [1, 1, 0]),
+    (Ellipsis, [4, 4]),
+    ([[0, 1], [2, 2]],),
+    (0, [1, 3], slice(None, 2)),
+    ([0, 1], None, [2, 2]),
+    ([0, 2], slice(None), [1, 3]),
+    np.array([2, 0, 2]),
+    (np.array([True, False, True]),),
+    (slice(None), np.array([True, False, True, False])),
+    (np.ones((3, 4), bool),),
+    (1, np.array([False, True, True, False]), -1),
+    True,
 ]
 
 
@@ -61,8 +82,9 @@ def test_getitem_noncontiguous(key, device):
     check_op(lambda x: x[_tensorize(key, device)], lambda a: a[key], [SHAPE], device, noncontiguous=True)
 
 
-@pytest.mark.parametrize("key", [[0, 0, 2, 0], ([1, 1], [2, 2]), (Ellipsis, [4, 4, 4]), ([0, 0], slice(1, 3), [2, 2])],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "key", [[0, 0, 2, 0], ([1, 1], [2, 2]), (Ellipsis, [4, 4, 4]), ([0, 0], slice(1, 3), [2, 2])], ids=repr
+)
 def test_getitem_repeated_indices_accumulate(key, device):
     x = _t(np.zeros(SHAPE), device, requires_grad=True)
     y = x[key]
@@ -343,8 +365,11 @@ def test_setitem_errors(device):
         w[0] = 1.0  # allowed without grad recording (an optimizer step)
     assert_close(w.detach(), np.array([1.0, 0.0, 0.0]))
     x = _t(np.zeros((3, 4)), device)
-    with pytest.raises(RuntimeError, match=r"setitem: shape mismatch: value tensor of shape \(3,\) cannot be broadcast "
-                                           r"to the indexing result of shape \(4,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"setitem: shape mismatch: value tensor of shape \(3,\) cannot be broadcast "
+        r"to the indexing result of shape \(4,\)",
+    ):
         x[0] = _t(np.ones(3), device)
     with pytest.raises(IndexError, match=r"setitem: index 3 is out of bounds for dimension 0 with size 3"):
         x[[3]] = 1.0
@@ -432,12 +457,25 @@ SCATTER_CASES = [
 @pytest.mark.parametrize("shape, dim, index, src_shape", SCATTER_CASES)
 def test_scatter(shape, dim, index, src_shape, device):
     idx = np.asarray(index)
-    check_op(lambda x, s: nb.scatter(x, dim, nb.tensor(idx, device=device), s),
-             lambda a, s: _np_scatter(a, dim, idx, s), [shape, src_shape], device)
-    check_op(lambda x, s: x.scatter(dim, nb.tensor(idx, device=device), s),
-             lambda a, s: _np_scatter(a, dim, idx, s), [shape, src_shape], device, noncontiguous=True)
-    check_op(lambda x: x.scatter(dim, nb.tensor(idx, device=device), value=1.5),
-             lambda a: _np_scatter(a, dim, idx, 1.5), [shape], device)
+    check_op(
+        lambda x, s: nb.scatter(x, dim, nb.tensor(idx, device=device), s),
+        lambda a, s: _np_scatter(a, dim, idx, s),
+        [shape, src_shape],
+        device,
+    )
+    check_op(
+        lambda x, s: x.scatter(dim, nb.tensor(idx, device=device), s),
+        lambda a, s: _np_scatter(a, dim, idx, s),
+        [shape, src_shape],
+        device,
+        noncontiguous=True,
+    )
+    check_op(
+        lambda x: x.scatter(dim, nb.tensor(idx, device=device), value=1.5),
+        lambda a: _np_scatter(a, dim, idx, 1.5),
+        [shape],
+        device,
+    )
 
 
 @pytest.mark.parametrize("shape, dim, index, src_shape", SCATTER_CASES + [((4,), 0, [1, 1, 1, 3], (5,))])
@@ -445,8 +483,13 @@ def test_scatter_add(shape, dim, index, src_shape, device):
     idx = np.asarray(index)
     ref = lambda a, s: _np_scatter(a, dim, idx, s, add=True)  # noqa: E731
     check_op(lambda x, s: nb.scatter_add(x, dim, nb.tensor(idx, device=device), s), ref, [shape, src_shape], device)
-    check_op(lambda x, s: x.scatter_add(dim, nb.tensor(idx, device=device), s), ref, [shape, src_shape], device,
-             noncontiguous=True)
+    check_op(
+        lambda x, s: x.scatter_add(dim, nb.tensor(idx, device=device), s),
+        ref,
+        [shape, src_shape],
+        device,
+        noncontiguous=True,
+    )
 
 
 def test_scatter_gradients_by_hand(device):
@@ -479,8 +522,10 @@ def test_scatter_errors(device):
 # index_select, take_along_dim, masked_fill, masked_select, nonzero
 
 
-@pytest.mark.parametrize("shape, dim, index", [((3, 4), 0, [2, 0, 2]), ((3, 4), 1, [3]), ((2, 3, 4), -1, [1, 1, 0]),
-                                               ((5,), 0, []), ((3, 4), 1, 2)])
+@pytest.mark.parametrize(
+    "shape, dim, index",
+    [((3, 4), 0, [2, 0, 2]), ((3, 4), 1, [3]), ((2, 3, 4), -1, [1, 1, 0]), ((5,), 0, []), ((3, 4), 1, 2)],
+)
 def test_index_select(shape, dim, index, device):
     idx = np.asarray(index, dtype=np.int64)
     ref = lambda a: np.take(a, idx.reshape(-1), axis=dim)  # noqa: E731
@@ -499,8 +544,17 @@ def test_index_select_0d_and_errors(device):
         nb.index_select(x, 1, nb.tensor([[0]], device=device))
 
 
-@pytest.mark.parametrize("shape, ishape, dim", [((3, 4), (3, 2), 1), ((3, 4), (1, 4), 0), ((3, 1), (3, 5), 1),
-                                                ((2, 3, 4), (2, 1, 4), 1), ((3, 4), (5,), None), ((), (2,), None)])
+@pytest.mark.parametrize(
+    "shape, ishape, dim",
+    [
+        ((3, 4), (3, 2), 1),
+        ((3, 4), (1, 4), 0),
+        ((3, 1), (3, 5), 1),
+        ((2, 3, 4), (2, 1, 4), 1),
+        ((3, 4), (5,), None),
+        ((), (2,), None),
+    ],
+)
 def test_take_along_dim(shape, ishape, dim, device):
     size = shape[dim] if dim is not None else int(np.prod(shape))
     idx = np.random.default_rng(0).integers(0, size, ishape)
@@ -508,14 +562,17 @@ def test_take_along_dim(shape, ishape, dim, device):
     def ref(a):
         if dim is None:
             return a.reshape(-1)[idx]
-        b = np.broadcast_shapes(tuple(1 if d == dim else n for d, n in enumerate(a.shape)),
-                                tuple(1 if d == dim else n for d, n in enumerate(idx.shape)))
-        a = np.broadcast_to(a, b[:dim] + (a.shape[dim],) + b[dim + 1:])
-        return np.take_along_axis(a, np.broadcast_to(idx, b[:dim] + (idx.shape[dim],) + b[dim + 1:]), axis=dim)
+        b = np.broadcast_shapes(
+            tuple(1 if d == dim else n for d, n in enumerate(a.shape)),
+            tuple(1 if d == dim else n for d, n in enumerate(idx.shape)),
+        )
+        a = np.broadcast_to(a, b[:dim] + (a.shape[dim],) + b[dim + 1 :])
+        return np.take_along_axis(a, np.broadcast_to(idx, b[:dim] + (idx.shape[dim],) + b[dim + 1 :]), axis=dim)
 
     check_op(lambda x: nb.take_along_dim(x, nb.tensor(idx, device=device), dim), ref, [shape], device)
-    check_op(lambda x: x.take_along_dim(nb.tensor(idx, device=device), dim=dim), ref, [shape], device,
-             noncontiguous=True)
+    check_op(
+        lambda x: x.take_along_dim(nb.tensor(idx, device=device), dim=dim), ref, [shape], device, noncontiguous=True
+    )
 
 
 def test_take_along_dim_errors(device):
@@ -530,14 +587,14 @@ def test_take_along_dim_errors(device):
         nb.take_along_dim(x, nb.tensor([[0], [1]], device=device), 1)
 
 
-@pytest.mark.parametrize("shape, mshape",
-                         [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (3, 4)), ((), ()), ((0, 2), (2,))])
+@pytest.mark.parametrize(
+    "shape, mshape", [((3, 4), (3, 4)), ((3, 4), (4,)), ((3, 1), (3, 4)), ((), ()), ((0, 2), (2,))]
+)
 def test_masked_fill(shape, mshape, device):
     mask = np.random.default_rng(1).random(mshape) > 0.5
     m = nb.tensor(mask, device=device)
     check_op(lambda x: nb.masked_fill(x, m, -3.0), lambda a: np.where(mask, -3.0, a), [shape], device)
-    check_op(lambda x: x.masked_fill(m, -3.0), lambda a: np.where(mask, -3.0, a), [shape], device,
-             noncontiguous=True)
+    check_op(lambda x: x.masked_fill(m, -3.0), lambda a: np.where(mask, -3.0, a), [shape], device, noncontiguous=True)
     # A 0-d tensor value gets the sum of the gradient over the filled positions.
     check_op(lambda x, v: x.masked_fill(m, v), lambda a, v: np.where(mask, v, a), [shape, ()], device)
 
@@ -561,7 +618,8 @@ def test_masked_select(shape, mshape, device):
     mask = np.random.default_rng(2).random(mshape) > 0.4
     m = nb.tensor(mask, device=device)
     ref = lambda a: np.broadcast_to(a, np.broadcast_shapes(a.shape, mask.shape))[  # noqa: E731
-        np.broadcast_to(mask, np.broadcast_shapes(a.shape, mask.shape))]
+        np.broadcast_to(mask, np.broadcast_shapes(a.shape, mask.shape))
+    ]
     check_op(lambda x: nb.masked_select(x, m), ref, [shape], device)
     check_op(lambda x: x.masked_select(m), ref, [shape], device, noncontiguous=True)
 
@@ -590,4 +648,3 @@ def test_nonzero(device):
     assert nb.nonzero(_t(np.zeros((0, 3)), device)).shape == (0, 2)
     f = _t(np.array([0.0, 2.0]), device, requires_grad=True)
     assert not nb.nonzero(f).requires_grad
-

@@ -33,8 +33,13 @@ BINARY = {
     "ipow": (lambda t, o: t.abs_().__ipow__(o), lambda a, o: np.abs(a) ** o),
 }
 UNARY = {
-    "neg_": np.negative, "abs_": np.abs, "exp_": np.exp, "log_": lambda a: np.log(np.abs(a)),
-    "sqrt_": lambda a: np.sqrt(np.abs(a)), "tanh_": np.tanh, "sigmoid_": lambda a: 1 / (1 + np.exp(-a)),
+    "neg_": np.negative,
+    "abs_": np.abs,
+    "exp_": np.exp,
+    "log_": lambda a: np.log(np.abs(a)),
+    "sqrt_": lambda a: np.sqrt(np.abs(a)),
+    "tanh_": np.tanh,
+    "sigmoid_": lambda a: 1 / (1 + np.exp(-a)),
     "relu_": lambda a: np.maximum(a, 0),
 }
 
@@ -182,8 +187,11 @@ def test_inplace_after_exp_fails_at_backward_like_torch(device):
     a = _t(np.ones(3), device, requires_grad=True)
     b = a.exp()
     b.add_(1)
-    with pytest.raises(RuntimeError, match=r"ExpBackward0: one of the variables needed for gradient computation has "
-                                           r"been modified by an inplace operation.*version 1; expected version 0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"ExpBackward0: one of the variables needed for gradient computation has "
+        r"been modified by an inplace operation.*version 1; expected version 0",
+    ):
         b.sum().backward()
 
 
@@ -257,11 +265,18 @@ def test_inplace_result_dtype_follows_self_in_graph(device):
 # errors
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda w: w.add_(1), "add_"), (lambda w: w.mul_(2), "mul_"), (lambda w: w.zero_(), "zero_"),
-    (lambda w: w.exp_(), "exp_"), (lambda w: w.__iadd__(1), "add_"), (lambda w: w.copy_(w.detach()), "copy_"),
-    (lambda w: w.clamp_(0), "clamp_"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda w: w.add_(1), "add_"),
+        (lambda w: w.mul_(2), "mul_"),
+        (lambda w: w.zero_(), "zero_"),
+        (lambda w: w.exp_(), "exp_"),
+        (lambda w: w.__iadd__(1), "add_"),
+        (lambda w: w.copy_(w.detach()), "copy_"),
+        (lambda w: w.clamp_(0), "clamp_"),
+    ],
+)
 def test_leaf_requiring_grad_raises(call, name, device):
     w = _t(np.ones(3), device, requires_grad=True)
     with pytest.raises(RuntimeError, match=rf"^{name}: a leaf Variable that requires grad is being used in an in-pl"):
@@ -302,8 +317,11 @@ def test_shape_errors(device):
     with pytest.raises(RuntimeError, match=r"cannot be broadcast"):
         x.mul_(_t(np.zeros(4), device))
     e = _t(np.ones(3), device).expand(2, 3)
-    with pytest.raises(RuntimeError, match=r"^add_: unsupported operation: more than one element of the written-to "
-                                           r"tensor \(shape \(2, 3\)\).*clone\(\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^add_: unsupported operation: more than one element of the written-to "
+        r"tensor \(shape \(2, 3\)\).*clone\(\)",
+    ):
         e.add_(1)
     with pytest.raises(RuntimeError, match=r"^fill_: only supports a 0-dimensional value tensor.*\(3,\)"):
         x.fill_(_t(np.ones(3), device))

@@ -49,8 +49,9 @@ def test_matmul_backward_matches_torch(sa, sb, device):
 @pytest.mark.parametrize("sa, sb", [((3, 4), (4, 2)), ((4,), (4, 3)), ((2, 3, 4), (4,)), ((2, 1, 3, 4), (5, 4, 2))])
 def test_matmul_double_backward(sa, sb, device):
     a, b = random_inputs([sa, sb], seed=3)
-    assert gradgradcheck(nb.matmul, (nb.tensor(a, device=device, requires_grad=True),
-                                     nb.tensor(b, device=device, requires_grad=True)))
+    assert gradgradcheck(
+        nb.matmul, (nb.tensor(a, device=device, requires_grad=True), nb.tensor(b, device=device, requires_grad=True))
+    )
 
 
 def test_matmul_gradient_of_one_operand_only(device):
@@ -82,19 +83,31 @@ def test_rmatmul_with_numpy_array(device):
 
 def test_matmul_errors(device):
     a = nb.zeros(3, 4, device=device)
-    with pytest.raises(RuntimeError, match=r"^matmul: cannot multiply \(3, 4\) by \(5, 2\): inner dimensions 4 and 5 "
-                                           r"differ$"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^matmul: cannot multiply \(3, 4\) by \(5, 2\): inner dimensions 4 and 5 "
+        r"differ$",
+    ):
         a @ nb.zeros(5, 2, device=device)
     with pytest.raises(RuntimeError, match=r"matmul: cannot multiply \(3, 4\) by \(3,\): inner dimensions 4 and 3"):
         a @ nb.zeros(3, device=device)
-    with pytest.raises(RuntimeError, match=r"matmul: expected both operands to have the same dtype, but got float32 "
-                                           r"and float64"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"matmul: expected both operands to have the same dtype, but got float32 "
+        r"and float64",
+    ):
         a @ nb.zeros(4, 2, dtype=nb.float64, device=device)
-    with pytest.raises(RuntimeError, match=r"matmul: both arguments need to be at least 1-D, but they have shapes "
-                                           r"\(\) and \(3, 4\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"matmul: both arguments need to be at least 1-D, but they have shapes "
+        r"\(\) and \(3, 4\)",
+    ):
         nb.tensor(2.0, device=device) @ a
-    with pytest.raises(RuntimeError, match=r"matmul: the batch dimensions of \(2, 3, 4\) and \(5, 4, 2\) cannot be "
-                                           r"broadcast"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"matmul: the batch dimensions of \(2, 3, 4\) and \(5, 4, 2\) cannot be "
+        r"broadcast",
+    ):
         nb.zeros(2, 3, 4, device=device) @ nb.zeros(5, 4, 2, device=device)
     with pytest.raises(TypeError, match=r"matmul: both arguments must be tensors, got \(3, 4\) float32 on .* and 2"):
         nb.matmul(a, 2)
@@ -178,8 +191,10 @@ def test_einsum(equation, shapes, device):
     check_op(lambda *ts: nb.einsum(equation, list(ts)), ref, shapes, device, noncontiguous=True)
 
 
-@pytest.mark.parametrize("equation, shapes", [("ij,jk->ik", [(3, 4), (4, 2)]), ("ii->i", [(3, 3)]),
-                                              ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)])])
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [("ij,jk->ik", [(3, 4), (4, 2)]), ("ii->i", [(3, 3)]), ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)])],
+)
 def test_einsum_double_backward(equation, shapes, device):
     arrays = random_inputs(shapes, seed=7)
     ts = tuple(nb.tensor(a, device=device, requires_grad=True) for a in arrays)
@@ -202,8 +217,12 @@ EINSUM_ERRORS = [
     (RuntimeError, r"einsum: output subscript 'i' appears more than once", "ij->ii", [(3, 4)]),
     (RuntimeError, r"einsum: invalid subscripts in 'i1->i'", "i1->i", [(3, 4)]),
     (RuntimeError, r"einsum: invalid subscripts in 'i..->i'", "i..->i", [(3, 4)]),
-    (RuntimeError, r"einsum: ij,jk->ik does not fit operands of shapes \(3, 4\), \(5, 2\)", "ij,jk->ik",
-     [(3, 4), (5, 2)]),
+    (
+        RuntimeError,
+        r"einsum: ij,jk->ik does not fit operands of shapes \(3, 4\), \(5, 2\)",
+        "ij,jk->ik",
+        [(3, 4), (5, 2)],
+    ),
     (RuntimeError, r"einsum: must provide at least one operand", "ij", []),
 ]
 

@@ -10,10 +10,20 @@ import nbgrad as nb
 
 # (shape, dim): 0-d, 1-d, 2-d, 3-d, negative dims, tuples, None (all).
 CASES = [
-    ((), None), ((), 0), ((), -1),
-    ((5,), None), ((5,), 0), ((5,), -1),
-    ((3, 4), None), ((3, 4), 1), ((3, 4), -2), ((3, 4), (0, 1)),
-    ((2, 3, 4), None), ((2, 3, 4), 1), ((2, 3, 4), (0, -1)), ((2, 3, 4), (2, 0)),
+    ((), None),
+    ((), 0),
+    ((), -1),
+    ((5,), None),
+    ((5,), 0),
+    ((5,), -1),
+    ((3, 4), None),
+    ((3, 4), 1),
+    ((3, 4), -2),
+    ((3, 4), (0, 1)),
+    ((2, 3, 4), None),
+    ((2, 3, 4), 1),
+    ((2, 3, 4), (0, -1)),
+    ((2, 3, 4), (2, 0)),
 ]
 INT_CASES = [c for c in CASES if not isinstance(c[1], tuple)]
 INT_DIMS = (None, 0, 1, -1, -2)
@@ -50,26 +60,51 @@ REDUCTIONS = {
     "amax": (lambda x, d, k: nb.amax(x, () if d is None else d, k), np.amax, -2, 2, True),
     "amin": (lambda x, d, k: x.amin(() if d is None else d, keepdim=k), np.amin, -2, 2, True),
     "logsumexp": (lambda x, d, k: nb.logsumexp(x, d, k), _logsumexp, -2, 2, True),
-    "norm": (lambda x, d, k: x.norm(dim=d, keepdim=k), lambda a, axis, keepdims=False: np.sqrt(
-        np.sum(a * a, axis=axis, keepdims=keepdims)), -2, 2, True),
+    "norm": (
+        lambda x, d, k: x.norm(dim=d, keepdim=k),
+        lambda a, axis, keepdims=False: np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims)),
+        -2,
+        2,
+        True,
+    ),
 }
 
 
-@pytest.mark.parametrize("name,shape,dim", [(name, shape, dim) for name in sorted(REDUCTIONS)
-                                             for shape, dim in CASES if REDUCTIONS[name][4] or dim in INT_DIMS])
+@pytest.mark.parametrize(
+    "name,shape,dim",
+    [
+        (name, shape, dim)
+        for name in sorted(REDUCTIONS)
+        for shape, dim in CASES
+        if REDUCTIONS[name][4] or dim in INT_DIMS
+    ],
+)
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_reduction_forward_and_grad(name, shape, dim, keepdim, device):
     fn, ref, low, high, _ = REDUCTIONS[name]
-    check_op(lambda x: fn(x, dim, keepdim), lambda a: np.asarray(ref(a, axis=np_axis(dim, a.ndim), keepdims=keepdim)),
-             [shape], device, low=low, high=high)
+    check_op(
+        lambda x: fn(x, dim, keepdim),
+        lambda a: np.asarray(ref(a, axis=np_axis(dim, a.ndim), keepdims=keepdim)),
+        [shape],
+        device,
+        low=low,
+        high=high,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
 @pytest.mark.parametrize("dim", [None, 0, -1])
 def test_reduction_noncontiguous(name, dim, device):
     fn, ref, low, high, _ = REDUCTIONS[name]
-    check_op(lambda x: fn(x, dim, False), lambda a: np.asarray(ref(a, axis=dim)), [(3, 4)], device,
-             low=low, high=high, noncontiguous=True)
+    check_op(
+        lambda x: fn(x, dim, False),
+        lambda a: np.asarray(ref(a, axis=dim)),
+        [(3, 4)],
+        device,
+        low=low,
+        high=high,
+        noncontiguous=True,
+    )
 
 
 @pytest.mark.parametrize("name", ["sum", "mean", "prod", "logsumexp", "norm", "amax"])
@@ -90,8 +125,10 @@ def test_reduction_method_and_function_agree(device):
 # ---------------------------------------------------------------------------- sum / mean / prod
 
 
-@pytest.mark.parametrize("dtype,expected", [(nb.int32, nb.int64), (nb.uint8, nb.int64), (nb.bool, nb.int64),
-                                            (nb.int64, nb.int64), (nb.float32, nb.float32)])
+@pytest.mark.parametrize(
+    "dtype,expected",
+    [(nb.int32, nb.int64), (nb.uint8, nb.int64), (nb.bool, nb.int64), (nb.int64, nb.int64), (nb.float32, nb.float32)],
+)
 def test_sum_dtype_like_torch(dtype, expected, device):
     x = nb.tensor([[1, 0, 1], [1, 1, 0]], dtype=dtype, device=device)
     assert x.sum().dtype == expected
@@ -145,12 +182,15 @@ def test_mean_backward(device):
     assert_close(g, np.full((2, 4), 0.25))
 
 
-@pytest.mark.parametrize("values,expected", [
-    ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]),
-    ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),       # one zero: only it gets the product of the others
-    ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0]),       # two zeros: every derivative has a zero factor
-    ([0.0], [1.0]),
-])
+@pytest.mark.parametrize(
+    "values,expected",
+    [
+        ([2.0, 3.0, 4.0], [12.0, 8.0, 6.0]),
+        ([2.0, 0.0, 4.0], [0.0, 8.0, 0.0]),  # one zero: only it gets the product of the others
+        ([0.0, 3.0, 0.0], [0.0, 0.0, 0.0]),  # two zeros: every derivative has a zero factor
+        ([0.0], [1.0]),
+    ],
+)
 def test_prod_gradient_with_zeros(values, expected, device):
     for create_graph in (False, True):
         assert_close(grad_of(lambda x: x.prod(), values, device, create_graph), expected)
@@ -207,8 +247,12 @@ def test_max_min_with_dim_returns_values_and_indices(op, np_op, np_arg, shape, d
     assert indices.dtype == nb.int64
     assert_close(indices, np.asarray(np_arg(a, axis=axis, keepdims=keep)))
     assert result.values is values and result.indices is indices
-    check_op(lambda v: getattr(v, op)(dim, keepdim=keepdim).values,
-             lambda arr: np_op(arr, axis=axis, keepdims=keep), [shape], device)
+    check_op(
+        lambda v: getattr(v, op)(dim, keepdim=keepdim).values,
+        lambda arr: np_op(arr, axis=axis, keepdims=keep),
+        [shape],
+        device,
+    )
 
 
 def test_max_with_dim_sends_tied_gradient_to_the_returned_index(device):
@@ -300,14 +344,19 @@ def test_max_min_on_0d_with_dim(device):
 @pytest.mark.parametrize("correction", [0, 1])
 def test_var_std(op, shape, dim, keepdim, correction, device):
     ref = getattr(np, op)
-    check_op(lambda v: getattr(nb, op)(v, dim, keepdim=keepdim, correction=correction),
-             lambda a: np.asarray(ref(a, axis=dim, ddof=correction, keepdims=keepdim)), [shape], device)
+    check_op(
+        lambda v: getattr(nb, op)(v, dim, keepdim=keepdim, correction=correction),
+        lambda a: np.asarray(ref(a, axis=dim, ddof=correction, keepdims=keepdim)),
+        [shape],
+        device,
+    )
 
 
 @pytest.mark.parametrize("op", ["var", "std"])
 def test_var_std_noncontiguous_and_second_derivative(op, device):
-    check_op(lambda v: getattr(v, op)(0), lambda a: getattr(np, op)(a, axis=0, ddof=1), [(3, 4)], device,
-             noncontiguous=True)
+    check_op(
+        lambda v: getattr(v, op)(0), lambda a: getattr(np, op)(a, axis=0, ddof=1), [(3, 4)], device, noncontiguous=True
+    )
     x = t(random_inputs([(3, 4)])[0], device, requires_grad=True)
     assert nb.autograd.gradgradcheck(lambda v: getattr(v, op)(1), (x,))
 
@@ -325,12 +374,12 @@ def test_var_unbiased_spellings(device):
 
 def test_var_std_edge_cases(device):
     one = t([3.0], device)
-    assert np.isnan(one.var().item())          # 0 / 0 with Bessel's correction, as in torch
+    assert np.isnan(one.var().item())  # 0 / 0 with Bessel's correction, as in torch
     assert one.var(correction=0).item() == 0.0
     assert np.isnan(t(3.0, device).var().item())
     x = t([2.0, 2.0, 2.0], device, requires_grad=True)
     x.std().backward()
-    assert np.isnan(x.grad.numpy()).all()     # torch: the gradient of std at a constant is NaN
+    assert np.isnan(x.grad.numpy()).all()  # torch: the gradient of std at a constant is NaN
 
 
 def test_var_std_errors(device):
@@ -383,10 +432,23 @@ NORMS = [
 @pytest.mark.parametrize("shape,dim", [((), None), ((5,), None), ((3, 4), 1), ((2, 3, 4), (0, 2))])
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_norm_orders(p, ref, shape, dim, keepdim, device):
-    check_op(lambda v: nb.norm(v, p, dim, keepdim), lambda a: np.asarray(ref(a, np_axis(dim, a.ndim), keepdim)),
-             [shape], device, low=0.2, high=2.0)
-    check_op(lambda v: v.norm(p, dim, keepdim), lambda a: np.asarray(ref(a, np_axis(dim, a.ndim), keepdim)),
-             [shape], device, seed=3, low=-2.0, high=-0.2)
+    check_op(
+        lambda v: nb.norm(v, p, dim, keepdim),
+        lambda a: np.asarray(ref(a, np_axis(dim, a.ndim), keepdim)),
+        [shape],
+        device,
+        low=0.2,
+        high=2.0,
+    )
+    check_op(
+        lambda v: v.norm(p, dim, keepdim),
+        lambda a: np.asarray(ref(a, np_axis(dim, a.ndim), keepdim)),
+        [shape],
+        device,
+        seed=3,
+        low=-2.0,
+        high=-0.2,
+    )
 
 
 @pytest.mark.parametrize("p", [2, "fro", 1, 3, 0.5, np.inf])
@@ -441,9 +503,16 @@ def test_cumsum_cumprod_second_derivative(op, device):
     assert nb.autograd.gradgradcheck(lambda v: getattr(v, op)(1), (x,))
 
 
-@pytest.mark.parametrize("values", [
-    [2.0, 0.0, 3.0, 4.0], [0.0, 2.0, 3.0], [2.0, 3.0, 0.0], [0.0, 2.0, 0.0, 3.0], [0.0, 0.0],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [2.0, 0.0, 3.0, 4.0],
+        [0.0, 2.0, 3.0],
+        [2.0, 3.0, 0.0],
+        [0.0, 2.0, 0.0, 3.0],
+        [0.0, 0.0],
+    ],
+)
 def test_cumprod_gradient_with_zeros(values, device):
     a = np.array(values)
     x = t(a, device, requires_grad=True)
@@ -462,8 +531,9 @@ def test_cumprod_zeros_in_2d(dim, device):
     x = t(a, device, requires_grad=True)
     assert nb.autograd.gradcheck(lambda v: v.cumprod(dim), (x,))
     assert nb.autograd.gradgradcheck(lambda v: v.cumprod(dim), (x,))
-    assert_close(grad_of(lambda v: v.cumprod(dim), a, device, create_graph=True),
-                 grad_of(lambda v: v.cumprod(dim), a, device))
+    assert_close(
+        grad_of(lambda v: v.cumprod(dim), a, device, create_graph=True), grad_of(lambda v: v.cumprod(dim), a, device)
+    )
 
 
 def test_cumsum_dtypes(device):
@@ -516,8 +586,11 @@ def test_all_any_values(device):
 
 def test_dim_errors_name_op_dim_and_shape(device):
     x = nb.zeros(3, 4, device=device)
-    with pytest.raises(IndexError, match=r"sum: dimension out of range \(expected to be in range of \[-2, 1\], "
-                                         r"but got 2\) for a tensor of shape \(3, 4\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"sum: dimension out of range \(expected to be in range of \[-2, 1\], "
+        r"but got 2\) for a tensor of shape \(3, 4\)",
+    ):
         x.sum(2)
     with pytest.raises(RuntimeError, match=r"mean: dim \(1, -1\) appears multiple times"):
         x.mean((1, -1))

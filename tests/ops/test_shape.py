@@ -27,8 +27,17 @@ def shares_version(out, input):
 
 
 RESHAPES = [
-    ((), (1,)), ((1,), ()), ((), (-1,)), ((6,), (2, 3)), ((6,), (2, -1)), ((3, 4), (-1,)), ((3, 4), (2, 2, 3)),
-    ((2, 3, 4), (4, -1)), ((2, 3, 4), (24,)), ((0, 3), (3, 0)), ((0, 3), (-1, 3)),
+    ((), (1,)),
+    ((1,), ()),
+    ((), (-1,)),
+    ((6,), (2, 3)),
+    ((6,), (2, -1)),
+    ((3, 4), (-1,)),
+    ((3, 4), (2, 2, 3)),
+    ((2, 3, 4), (4, -1)),
+    ((2, 3, 4), (24,)),
+    ((0, 3), (3, 0)),
+    ((0, 3), (-1, 3)),
 ]
 
 
@@ -63,17 +72,20 @@ def test_reshape_view_shares_version_and_memory(device):
 
 def test_in_place_change_of_a_view_is_detected(device):
     x = t([1.0, 2.0, 3.0, 4.0], device, requires_grad=True)
-    y = x.exp()                      # exp saves its output for backward
+    y = x.exp()  # exp saves its output for backward
     v = y.view(2, 2)
-    v._version[0] += 1               # what an in-place op on the view (v.add_(1)) does
+    v._version[0] += 1  # what an in-place op on the view (v.add_(1)) does
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
 
 
 def test_view_of_noncontiguous_raises_and_suggests_reshape(device):
     x, _ = transposed((3, 4), device)
-    with pytest.raises(RuntimeError, match=r"view: view size \(12,\) is not compatible with input tensor's size "
-                                           r"and stride \(shape \(3, 4\), strides \(1, 3\)\).*Use \.reshape\(12\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"view: view size \(12,\) is not compatible with input tensor's size "
+        r"and stride \(shape \(3, 4\), strides \(1, 3\)\).*Use \.reshape\(12\)",
+    ):
         x.view(-1)
     assert x.reshape(-1).shape == (12,)
 
@@ -104,10 +116,22 @@ def test_view_as_and_reshape_as(device):
 # ---------------------------------------------------------------------------- squeeze / unsqueeze / flatten
 
 
-@pytest.mark.parametrize("shape,dim", [
-    ((), None), ((), 0), ((1,), None), ((1,), 0), ((3, 1, 4, 1), None), ((3, 1, 4, 1), 1), ((3, 1, 4, 1), -1),
-    ((3, 1, 4, 1), 0), ((3, 1, 4, 1), (1, 3)), ((3, 1, 4, 1), (0, -1)), ((1, 0, 1), None),
-])
+@pytest.mark.parametrize(
+    "shape,dim",
+    [
+        ((), None),
+        ((), 0),
+        ((1,), None),
+        ((1,), 0),
+        ((3, 1, 4, 1), None),
+        ((3, 1, 4, 1), 1),
+        ((3, 1, 4, 1), -1),
+        ((3, 1, 4, 1), 0),
+        ((3, 1, 4, 1), (1, 3)),
+        ((3, 1, 4, 1), (0, -1)),
+        ((1, 0, 1), None),
+    ],
+)
 def test_squeeze(shape, dim, device):
     def ref(a):
         if dim is None:
@@ -130,16 +154,24 @@ def test_unsqueeze(shape, dim, device):
     assert shares_version(nb.unsqueeze(x, dim), x)
 
 
-@pytest.mark.parametrize("shape,start,end", [
-    ((), 0, -1), ((5,), 0, -1), ((2, 3, 4), 0, -1), ((2, 3, 4), 1, -1), ((2, 3, 4), 0, 1), ((2, 3, 4), -2, -1),
-    ((2, 3, 4, 5), 1, 2),
-])
+@pytest.mark.parametrize(
+    "shape,start,end",
+    [
+        ((), 0, -1),
+        ((5,), 0, -1),
+        ((2, 3, 4), 0, -1),
+        ((2, 3, 4), 1, -1),
+        ((2, 3, 4), 0, 1),
+        ((2, 3, 4), -2, -1),
+        ((2, 3, 4, 5), 1, 2),
+    ],
+)
 def test_flatten(shape, start, end, device):
     def ref(a):
         if a.ndim == 0:
             return a.reshape(1)
         s, e = start % a.ndim, end % a.ndim
-        return a.reshape(a.shape[:s] + (-1,) + a.shape[e + 1:])
+        return a.reshape(a.shape[:s] + (-1,) + a.shape[e + 1 :])
 
     check_op(lambda x: x.flatten(start, end), ref, [shape], device)
     check_op(lambda x: nb.flatten(x, start_dim=start, end_dim=end), ref, [shape], device, noncontiguous=True)
@@ -152,12 +184,13 @@ def test_flatten_single_dim_returns_input(device):
     assert x.flatten(1, 1) is x
 
 
-@pytest.mark.parametrize("shape,dim,sizes", [((2, 12), 1, (3, 4)), ((2, 12), -1, (3, -1)), ((6,), 0, (1, 6, 1)),
-                                             ((6, 2), 0, (-1,))])
+@pytest.mark.parametrize(
+    "shape,dim,sizes", [((2, 12), 1, (3, 4)), ((2, 12), -1, (3, -1)), ((6,), 0, (1, 6, 1)), ((6, 2), 0, (-1,))]
+)
 def test_unflatten(shape, dim, sizes, device):
     def ref(a):
         d = dim % a.ndim
-        return a.reshape(a.shape[:d] + tuple(sizes) + a.shape[d + 1:])
+        return a.reshape(a.shape[:d] + tuple(sizes) + a.shape[d + 1 :])
 
     check_op(lambda x: x.unflatten(dim, sizes), ref, [shape], device)
     x = t(np.zeros(shape), device)
@@ -170,8 +203,11 @@ def test_squeeze_unsqueeze_flatten_errors(device):
         x.squeeze(2)
     with pytest.raises(RuntimeError, match=r"squeeze: dim \(0, -2\) appears multiple times"):
         x.squeeze((0, -2))
-    with pytest.raises(IndexError, match=r"unsqueeze: dimension out of range \(expected to be in range of \[-3, 2\], "
-                                         r"but got 3\) for a tensor of shape \(2, 3\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"unsqueeze: dimension out of range \(expected to be in range of \[-3, 2\], "
+        r"but got 3\) for a tensor of shape \(2, 3\)",
+    ):
         x.unsqueeze(3)
     with pytest.raises(RuntimeError, match=r"flatten: start_dim \(1\) cannot come after end_dim \(0\) .*\(2, 3\)"):
         x.flatten(1, 0)
@@ -186,8 +222,9 @@ def test_squeeze_unsqueeze_flatten_errors(device):
 # ---------------------------------------------------------------------------- transpose / permute / movedim
 
 
-@pytest.mark.parametrize("shape,d0,d1", [((), 0, -1), ((4,), 0, 0), ((3, 4), 0, 1), ((3, 4), -1, -2),
-                                         ((2, 3, 4), 0, 2), ((2, 3, 4), 1, -1)])
+@pytest.mark.parametrize(
+    "shape,d0,d1", [((), 0, -1), ((4,), 0, 0), ((3, 4), 0, 1), ((3, 4), -1, -2), ((2, 3, 4), 0, 2), ((2, 3, 4), 1, -1)]
+)
 def test_transpose(shape, d0, d1, device):
     def ref(a):
         return a if a.ndim == 0 else np.swapaxes(a, d0, d1)
@@ -205,8 +242,9 @@ def test_T_and_mT(device):
     assert_close(x.mT, np.swapaxes(a, -1, -2))
 
 
-@pytest.mark.parametrize("shape,dims", [((), ()), ((3,), (0,)), ((3, 4), (1, 0)), ((2, 3, 4), (2, 0, 1)),
-                                        ((2, 3, 4), (-1, -3, 1))])
+@pytest.mark.parametrize(
+    "shape,dims", [((), ()), ((3,), (0,)), ((3, 4), (1, 0)), ((2, 3, 4), (2, 0, 1)), ((2, 3, 4), (-1, -3, 1))]
+)
 def test_permute(shape, dims, device):
     check_op(lambda x: x.permute(*dims), lambda a: np.transpose(a, dims), [shape], device)
     check_op(lambda x: nb.permute(x, dims), lambda a: np.transpose(a, dims), [shape], device, noncontiguous=True)
@@ -223,8 +261,11 @@ def test_transpose_permute_errors(device):
     x = nb.zeros(2, 3, 4, device=device)
     with pytest.raises(IndexError, match=r"transpose: dimension out of range .*got 3\) for a tensor of shape \(2, 3"):
         x.transpose(0, 3)
-    with pytest.raises(RuntimeError, match=r"permute: number of dims don't match: got 2 dims \(1, 0\) for a tensor "
-                                           r"of shape \(2, 3, 4\) \(3 dims\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"permute: number of dims don't match: got 2 dims \(1, 0\) for a tensor "
+        r"of shape \(2, 3, 4\) \(3 dims\)",
+    ):
         x.permute(1, 0)
     with pytest.raises(RuntimeError, match=r"permute: repeated dim in \(0, 1, -3\)"):
         x.permute(0, 1, -3)
@@ -256,8 +297,10 @@ def test_movedim_errors(device):
 # ---------------------------------------------------------------------------- narrow / split / chunk / unbind
 
 
-@pytest.mark.parametrize("shape,dim,start,length", [((5,), 0, 1, 3), ((5,), 0, -2, 2), ((5,), -1, 5, 0),
-                                                     ((3, 4), 1, 0, 4), ((3, 4), 0, 2, 1), ((2, 3, 4), -1, 1, 2)])
+@pytest.mark.parametrize(
+    "shape,dim,start,length",
+    [((5,), 0, 1, 3), ((5,), 0, -2, 2), ((5,), -1, 5, 0), ((3, 4), 1, 0, 4), ((3, 4), 0, 2, 1), ((2, 3, 4), -1, 1, 2)],
+)
 def test_narrow(shape, dim, start, length, device):
     def ref(a):
         d = dim % a.ndim
@@ -291,10 +334,18 @@ def test_narrow_errors(device):
         nb.zeros((), device=device).narrow(0, 0, 1)
 
 
-@pytest.mark.parametrize("shape,size,dim,expected", [
-    ((5,), 2, 0, [2, 2, 1]), ((6, 2), 3, 0, [3, 3]), ((2, 7), 3, -1, [3, 3, 1]), ((2, 3), 5, 1, [3]),
-    ((5, 2), [1, 4], 0, [1, 4]), ((2, 6), (2, 0, 4), 1, [2, 0, 4]), ((0, 2), 2, 0, [0]),
-])
+@pytest.mark.parametrize(
+    "shape,size,dim,expected",
+    [
+        ((5,), 2, 0, [2, 2, 1]),
+        ((6, 2), 3, 0, [3, 3]),
+        ((2, 7), 3, -1, [3, 3, 1]),
+        ((2, 3), 5, 1, [3]),
+        ((5, 2), [1, 4], 0, [1, 4]),
+        ((2, 6), (2, 0, 4), 1, [2, 0, 4]),
+        ((0, 2), 2, 0, [0]),
+    ],
+)
 def test_split(shape, size, dim, expected, device):
     (a,) = random_inputs([shape])
     x = t(a, device, requires_grad=True)
@@ -322,8 +373,10 @@ def test_split_noncontiguous(device):
         assert_close(got, want)
 
 
-@pytest.mark.parametrize("n,chunks,expected", [(6, 3, [2, 2, 2]), (5, 3, [2, 2, 1]), (6, 4, [2, 2, 2]),
-                                               (2, 5, [1, 1]), (0, 3, [0, 0, 0]), (7, 1, [7])])
+@pytest.mark.parametrize(
+    "n,chunks,expected",
+    [(6, 3, [2, 2, 2]), (5, 3, [2, 2, 1]), (6, 4, [2, 2, 2]), (2, 5, [1, 1]), (0, 3, [0, 0, 0]), (7, 1, [7])],
+)
 def test_chunk_matches_torch_rule(n, chunks, expected, device):
     x = t(np.arange(float(n * 2)).reshape(2, n), device, requires_grad=True)
     pieces = x.chunk(chunks, 1)
@@ -336,8 +389,11 @@ def test_chunk_matches_torch_rule(n, chunks, expected, device):
 
 def test_split_chunk_errors(device):
     x = nb.zeros(5, 2, device=device)
-    with pytest.raises(RuntimeError, match=r"split: split sizes \(1, 2\) must be non-negative and sum to the size "
-                                           r"\(5\) of dim 0 \(shape \(5, 2\)\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"split: split sizes \(1, 2\) must be non-negative and sum to the size "
+        r"\(5\) of dim 0 \(shape \(5, 2\)\)",
+    ):
         x.split([1, 2])
     with pytest.raises(RuntimeError, match=r"split: split_size must be positive, got 0"):
         x.split(0)
@@ -370,10 +426,18 @@ def test_unbind(shape, dim, device):
 # ---------------------------------------------------------------------------- cat / stack
 
 
-@pytest.mark.parametrize("shapes,dim", [
-    ([(2, 3), (4, 3)], 0), ([(2, 3), (2, 1), (2, 2)], 1), ([(2, 3), (2, 3)], -1), ([(5,), (2,)], 0),
-    ([(2, 3, 4), (2, 1, 4)], -2), ([(0, 3), (2, 3)], 0), ([(2, 3)], 0),
-])
+@pytest.mark.parametrize(
+    "shapes,dim",
+    [
+        ([(2, 3), (4, 3)], 0),
+        ([(2, 3), (2, 1), (2, 2)], 1),
+        ([(2, 3), (2, 3)], -1),
+        ([(5,), (2,)], 0),
+        ([(2, 3, 4), (2, 1, 4)], -2),
+        ([(0, 3), (2, 3)], 0),
+        ([(2, 3)], 0),
+    ],
+)
 def test_cat(shapes, dim, device):
     def ref(*arrays):
         return np.concatenate(arrays, axis=dim)
@@ -386,7 +450,7 @@ def test_cat(shapes, dim, device):
 
 def test_cat_second_derivative_and_generator_input(device):
     a, b = (t(v, device, requires_grad=True) for v in random_inputs([(2, 3), (1, 3)]))
-    assert nb.autograd.gradgradcheck(lambda u, v: nb.cat([u ** 2, v], 0), (a, b))
+    assert nb.autograd.gradgradcheck(lambda u, v: nb.cat([u**2, v], 0), (a, b))
     assert nb.cat(x for x in (a, b)).shape == (3, 3)
 
 
@@ -418,11 +482,17 @@ def test_cat_stack_promote_dtypes_like_torch(device):
 
 def test_cat_errors(device):
     a, b = nb.zeros(2, 3, device=device), nb.zeros(4, 2, device=device)
-    with pytest.raises(RuntimeError, match=r"cat: sizes of tensors must match except in dimension 0: tensor 0 has "
-                                           r"shape \(2, 3\) but tensor 2 has shape \(4, 2\) \(mismatch in dim"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"cat: sizes of tensors must match except in dimension 0: tensor 0 has "
+        r"shape \(2, 3\) but tensor 2 has shape \(4, 2\) \(mismatch in dim",
+    ):
         nb.cat([a, a, b])
-    with pytest.raises(RuntimeError, match=r"cat: tensors must have the same number of dimensions: tensor 0 has shape "
-                                           r"\(2, 3\) but tensor 1 has shape \(3,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"cat: tensors must have the same number of dimensions: tensor 0 has shape "
+        r"\(2, 3\) but tensor 1 has shape \(3,\)",
+    ):
         nb.cat([a, nb.zeros(3, device=device)])
     with pytest.raises(RuntimeError, match=r"cat: zero-dimensional tensor \(at position 0\) cannot be concatenated"):
         nb.cat([nb.zeros((), device=device)])
@@ -439,31 +509,41 @@ def test_cat_errors(device):
 @pytest.mark.cuda
 def test_cat_stack_device_mismatch_names_both():
     a, b = nb.zeros(2, 3), nb.zeros(2, 3, device="cuda")
-    with pytest.raises(RuntimeError, match=r"cat: expected all tensors to be on the same device, but tensor 0 is on "
-                                           r"cpu .* and tensor 1 is on cuda:0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"cat: expected all tensors to be on the same device, but tensor 0 is on "
+        r"cpu .* and tensor 1 is on cuda:0",
+    ):
         nb.cat([a, b])
     with pytest.raises(RuntimeError, match=r"stack: expected all tensors to be on the same device"):
         nb.stack([a, b])
 
 
-@pytest.mark.parametrize("shape,n,dim", [((), 2, 0), ((3,), 2, 0), ((3,), 3, 1), ((3,), 2, -1), ((2, 3), 3, 1),
-                                         ((2, 3), 2, -3), ((0, 2), 2, 1)])
+@pytest.mark.parametrize(
+    "shape,n,dim",
+    [((), 2, 0), ((3,), 2, 0), ((3,), 3, 1), ((3,), 2, -1), ((2, 3), 3, 1), ((2, 3), 2, -3), ((0, 2), 2, 1)],
+)
 def test_stack(shape, n, dim, device):
     def ref(*arrays):
         return np.stack(arrays, axis=dim)
 
     check_op(lambda *xs: nb.stack(xs, dim), ref, [shape] * n, device, grad=0 not in shape)
-    check_op(lambda *xs: nb.stack(list(xs), dim=dim), ref, [shape] * n, device, noncontiguous=True,
-             grad=0 not in shape)
+    check_op(lambda *xs: nb.stack(list(xs), dim=dim), ref, [shape] * n, device, noncontiguous=True, grad=0 not in shape)
 
 
 def test_stack_errors(device):
     a = nb.zeros(2, 3, device=device)
-    with pytest.raises(RuntimeError, match=r"stack: expects each tensor to be equal size, but got \(2, 3\) at entry 0 "
-                                           r"and \(3, 2\) at entry 1"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"stack: expects each tensor to be equal size, but got \(2, 3\) at entry 0 "
+        r"and \(3, 2\) at entry 1",
+    ):
         nb.stack([a, nb.zeros(3, 2, device=device)])
-    with pytest.raises(IndexError, match=r"stack: dimension out of range \(expected to be in range of \[-3, 2\], but "
-                                         r"got 3\) for a tensor of shape \(2, 3\)"):
+    with pytest.raises(
+        IndexError,
+        match=r"stack: dimension out of range \(expected to be in range of \[-3, 2\], but "
+        r"got 3\) for a tensor of shape \(2, 3\)",
+    ):
         nb.stack([a, a], 3)
     with pytest.raises(RuntimeError, match=r"stack: expected a non-empty list"):
         nb.stack(())
@@ -472,9 +552,20 @@ def test_stack_errors(device):
 # ---------------------------------------------------------------------------- repeat / flip / roll
 
 
-@pytest.mark.parametrize("shape,sizes", [((), ()), ((), (3,)), ((3,), (2,)), ((3,), (2, 2)), ((2, 3), (1, 1)),
-                                         ((2, 3), (2, 3)), ((2, 3), (2, 1, 2)), ((2, 3), (0, 2)),
-                                         ((2, 1, 3), (1, 4, 1))])
+@pytest.mark.parametrize(
+    "shape,sizes",
+    [
+        ((), ()),
+        ((), (3,)),
+        ((3,), (2,)),
+        ((3,), (2, 2)),
+        ((2, 3), (1, 1)),
+        ((2, 3), (2, 3)),
+        ((2, 3), (2, 1, 2)),
+        ((2, 3), (0, 2)),
+        ((2, 1, 3), (1, 4, 1)),
+    ],
+)
 def test_repeat(shape, sizes, device):
     def ref(a):
         return np.tile(a, sizes)
@@ -485,16 +576,20 @@ def test_repeat(shape, sizes, device):
 
 def test_repeat_second_derivative_and_errors(device):
     x = t(random_inputs([(2, 3)])[0], device, requires_grad=True)
-    assert nb.autograd.gradgradcheck(lambda v: (v ** 2).repeat(2, 1, 2), (x,))
-    with pytest.raises(RuntimeError, match=r"repeat: number of repeat dims \(1\) can not be smaller than the number "
-                                           r"of dimensions of the tensor \(2, shape \(2, 3\)\)"):
+    assert nb.autograd.gradgradcheck(lambda v: (v**2).repeat(2, 1, 2), (x,))
+    with pytest.raises(
+        RuntimeError,
+        match=r"repeat: number of repeat dims \(1\) can not be smaller than the number "
+        r"of dimensions of the tensor \(2, shape \(2, 3\)\)",
+    ):
         x.repeat(2)
     with pytest.raises(RuntimeError, match=r"repeat: repeats must be non-negative, got \(2, -1\)"):
         x.repeat(2, -1)
 
 
-@pytest.mark.parametrize("shape,dims", [((), 0), ((5,), 0), ((5,), (-1,)), ((3, 4), (0, 1)), ((3, 4), [1]),
-                                        ((2, 3, 4), (0, 2))])
+@pytest.mark.parametrize(
+    "shape,dims", [((), 0), ((5,), 0), ((5,), (-1,)), ((3, 4), (0, 1)), ((3, 4), [1]), ((2, 3, 4), (0, 2))]
+)
 def test_flip(shape, dims, device):
     def ref(a):
         return a if a.ndim == 0 else np.flip(a, dims)
@@ -516,9 +611,19 @@ def test_flip_is_a_copy_like_torch(device):
         nb.zeros(3, device=device).flip(1)
 
 
-@pytest.mark.parametrize("shape,shifts,dims", [((), 1, 0), ((5,), 2, None), ((3, 4), 5, None), ((3, 4), 1, 0),
-                                               ((3, 4), -1, -1), ((3, 4), (1, 2), (0, 1)), ((2, 3, 4), (7,), (2,)),
-                                               ((3, 4), (1, 1), (1, 1))])
+@pytest.mark.parametrize(
+    "shape,shifts,dims",
+    [
+        ((), 1, 0),
+        ((5,), 2, None),
+        ((3, 4), 5, None),
+        ((3, 4), 1, 0),
+        ((3, 4), -1, -1),
+        ((3, 4), (1, 2), (0, 1)),
+        ((2, 3, 4), (7,), (2,)),
+        ((3, 4), (1, 1), (1, 1)),
+    ],
+)
 def test_roll(shape, shifts, dims, device):
     def ref(a):
         return a.copy() if a.ndim == 0 else np.roll(a, shifts, dims)
@@ -539,7 +644,7 @@ def test_roll_errors(device):
 
 def test_flip_roll_second_derivative(device):
     x = t(random_inputs([(3, 4)])[0], device, requires_grad=True)
-    assert nb.autograd.gradgradcheck(lambda v: (v ** 2).flip(0).roll((1, -1), (0, 1)), (x,))
+    assert nb.autograd.gradgradcheck(lambda v: (v**2).flip(0).roll((1, -1), (0, 1)), (x,))
 
 
 # ---------------------------------------------------------------------------- pad
@@ -554,22 +659,27 @@ def _np_pad(a, pad, mode, value=0.0):
     return np.pad(a, widths, mode={"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode])
 
 
-PADS = [((5,), (2, 1)), ((5,), (0, 0)), ((3, 4), (1, 2)), ((3, 4), (2, 0, 1, 2)), ((2, 3, 4), (3, 3, 2, 2)),
-        ((2, 2, 3, 4), (1, 1, 1, 1)), ((2, 3, 4, 5), (1, 2, 0, 1, 2, 1))]
+PADS = [
+    ((5,), (2, 1)),
+    ((5,), (0, 0)),
+    ((3, 4), (1, 2)),
+    ((3, 4), (2, 0, 1, 2)),
+    ((2, 3, 4), (3, 3, 2, 2)),
+    ((2, 2, 3, 4), (1, 1, 1, 1)),
+    ((2, 3, 4, 5), (1, 2, 0, 1, 2, 1)),
+]
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 @pytest.mark.parametrize("shape,pad", PADS)
 def test_pad(mode, shape, pad, device):
     check_op(lambda x: nb.pad(x, pad, mode=mode), lambda a: _np_pad(a, pad, mode), [shape], device)
-    check_op(lambda x: nb.pad(x, list(pad), mode), lambda a: _np_pad(a, pad, mode), [shape], device,
-             noncontiguous=True)
+    check_op(lambda x: nb.pad(x, list(pad), mode), lambda a: _np_pad(a, pad, mode), [shape], device, noncontiguous=True)
 
 
 def test_pad_constant_value_and_dtypes(device):
     a = np.arange(6.0).reshape(2, 3)
-    check_op(lambda x: nb.pad(x, (1, 1), value=-2.5), lambda v: _np_pad(v, (1, 1), "constant", -2.5), [(2, 3)],
-             device)
+    check_op(lambda x: nb.pad(x, (1, 1), value=-2.5), lambda v: _np_pad(v, (1, 1), "constant", -2.5), [(2, 3)], device)
     out = nb.pad(nb.tensor(a.astype(np.int64), device=device), (1, 0, 0, 1), value=7)
     assert out.dtype == nb.int64
     assert_close(out, _np_pad(a, (1, 0, 0, 1), "constant", 7))
@@ -579,7 +689,7 @@ def test_pad_constant_value_and_dtypes(device):
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 def test_pad_second_derivative(mode, device):
     x = t(random_inputs([(3, 4)])[0], device, requires_grad=True)
-    assert nb.autograd.gradgradcheck(lambda v: nb.pad(v ** 2, (2, 3, 1, 2), mode=mode) ** 2, (x,))
+    assert nb.autograd.gradgradcheck(lambda v: nb.pad(v**2, (2, 3, 1, 2), mode=mode) ** 2, (x,))
 
 
 def test_pad_gradient_accumulates_reflected_positions(device):
@@ -599,13 +709,19 @@ def test_pad_errors(device):
     x = nb.zeros(2, 3, device=device)
     with pytest.raises(RuntimeError, match=r"pad: padding length must be divisible by 2, got 3 values \(1, 1, 1\)"):
         nb.pad(x, (1, 1, 1))
-    with pytest.raises(RuntimeError, match=r"pad: padding \(1, 1, 1, 1, 1, 1\) has 6 values, too many for a tensor "
-                                           r"of shape \(2, 3\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"pad: padding \(1, 1, 1, 1, 1, 1\) has 6 values, too many for a tensor "
+        r"of shape \(2, 3\)",
+    ):
         nb.pad(x, (1, 1) * 3)
     with pytest.raises(RuntimeError, match=r"pad: negative padding \(-1, 1\) is not supported"):
         nb.pad(x, (-1, 1))
-    with pytest.raises(RuntimeError, match=r"pad: reflect padding \(3, 0\) of dim 1 must be less than its size 3 "
-                                           r"\(input shape \(2, 3\)\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"pad: reflect padding \(3, 0\) of dim 1 must be less than its size 3 "
+        r"\(input shape \(2, 3\)\)",
+    ):
         nb.pad(x, (3, 0), mode="reflect")
     with pytest.raises(RuntimeError, match=r"pad: circular padding \(0, 3\) of dim 0 must be at most its size 2"):
         nb.pad(x, (0, 0, 0, 3), mode="circular")
