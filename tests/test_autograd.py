@@ -383,3 +383,15 @@ def test_leaf_grad_keeps_leaf_dtype_in_mixed_precision(device):
     w = nb.tensor([2.0, 3.0], dtype=nb.float64, device=device)
     (x * w).backward(nb.ones(2, dtype=nb.float64, device=device))
     assert x.grad.dtype == nb.float32 and x.grad.tolist() == [2.0, 3.0]
+
+
+def test_nodes_remember_the_module_that_recorded_them():
+    layer = nb.nn.Linear(2, 3)
+    act = nb.nn.ReLU()
+    h = layer(nb.randn(4, 2))
+    y = act(h)
+    z = y.sum()  # recorded outside any module
+    assert h.grad_fn._module is layer and y.grad_fn._module is act
+    assert "_module" not in z.grad_fn.__dict__
+    z.backward()
+    assert y.grad_fn._module is act  # kept after the graph is freed, for drawing it

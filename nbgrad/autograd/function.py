@@ -34,6 +34,22 @@ from nbgrad.autograd.grad_mode import STATE
 Tensor = None
 _wrap = None
 
+class _Scope:
+    """The Module whose ``forward`` is running (set by ``nn.Module.__call__``), or None.
+
+    Each recorded node remembers it as ``node._module``: the graph view uses it
+    to collapse thousands of nodes into one box per module call, and anomaly
+    mode to name the module that produced a NaN.
+    """
+
+    __slots__ = ("module",)
+
+    def __init__(self):
+        self.module = None
+
+
+SCOPE = _Scope()
+
 # Built-in ops, whose forward returns an array, pass OUTPUT to
 # save_for_backward to save the output Tensor that apply() is about to build.
 OUTPUT = object()
@@ -179,12 +195,15 @@ class Function:
     def _release(self) -> None:
         """Free what backward needed: saved tensors and anything else kept on ctx."""
         state = self.__dict__
-        edges, stack = state["next_edges"], state.get("_stack")
+        edges, stack, module = state["next_edges"], state.get("_stack"), state.get("_module")
         state.clear()
         state["next_edges"] = edges
         state["_freed"] = True
+        # What describes the graph (not what backward needed) stays, so a freed graph can still be drawn.
         if stack is not None:
             state["_stack"] = stack
+        if module is not None:
+            state["_module"] = module
 
     # ------------------------------------------------------------- forward
     @staticmethod
@@ -249,6 +268,9 @@ class Function:
     def _connect_one(self, args, result) -> None:
         """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
         self.next_edges = _edges_to(args)
+        module = SCOPE.module
+        if module is not None:
+            self._module = module
         result.grad_fn = self
         result.requires_grad = True
         setup = type(self).setup_context
@@ -270,6 +292,8 @@ class Function:
     def _connect(self, args, outputs) -> None:
         """Wire this node into the graph: edges to inputs, grad_fn on outputs, saved tensors."""
         self.next_edges = _edges_to(args)
+        if SCOPE.module is not None:
+            self._module = SCOPE.module
         non_diff = self.__dict__.get("_non_differentiable", ())
         for nr, o in enumerate(outputs):
             if o is not None and id(o) not in non_diff:

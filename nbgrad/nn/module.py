@@ -14,7 +14,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from nbgrad import backend
-from nbgrad.autograd.function import Function, RemovableHandle
+from nbgrad.autograd.function import SCOPE, Function, RemovableHandle
 from nbgrad.autograd.grad_mode import no_grad
 from nbgrad.nn.parameter import Parameter
 from nbgrad.tensor import Tensor
@@ -406,6 +406,8 @@ class Module:
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         _CALL_STACK.append(self)
+        outer = SCOPE.module
+        SCOPE.module = self  # nodes recorded now remember this module (graph view, anomaly reports)
         try:
             if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
                 return self.forward(*args, **kwargs)
@@ -414,6 +416,7 @@ class Module:
             _name_module_in_error(exc, self)
             raise
         finally:
+            SCOPE.module = outer
             _CALL_STACK.pop()
 
     def _call_with_hooks(self, args, kwargs):
