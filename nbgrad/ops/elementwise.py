@@ -390,7 +390,10 @@ def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: boo
     """
 
     def forward(ctx, x):
-        return compute(default_float(x._data) if floats else x._data)
+        a = x._data
+        if floats and a.dtype.kind in "iub":
+            a = default_float(a)
+        return compute(a)
 
     save_x, save_y = "x" in saves, "y" in saves
 

@@ -43,7 +43,10 @@ def run_saved(formula, ctx, grad: Tensor):
     if STATE.enabled:
         return formula(grad, *ctx.saved_tensors, TENSORS)
     g = grad._data
-    return _as_tensors(formula(g, *ctx._unpack_saved(True), ARRAYS), g, grad)
+    out = formula(g, *ctx._unpack_saved(True), ARRAYS)
+    if type(out) is not tuple and out is not g and out is not None:  # one new array: the common case
+        return _wrap(out)
+    return _as_tensors(out, g, grad)
 
 
 def run(formula, grad: Tensor, *operands):
