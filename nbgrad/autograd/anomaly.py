@@ -7,6 +7,7 @@ node returns. The error names the op, shapes, dtypes and the user's code.
 
 from __future__ import annotations
 
+import sys
 import traceback
 
 
@@ -24,17 +25,42 @@ STATE = _AnomalyState()
 class AnomalyError(RuntimeError):
     """Raised in anomaly mode when an op produces NaN or Inf.
 
+    Besides its message, the error carries what a report needs, as plain
+    values (no tensors: the error keeps no graph or device memory alive).
+    In a notebook it shows as an HTML report (:meth:`html`).
+
     Attributes:
         op: name of the node (``"LogBackward0"``) or op that produced the value.
         phase: ``"forward"`` or ``"backward"``.
         stack: the forward stack where the node was created (``traceback.StackSummary``).
+        module_path: the module whose forward created the node, as
+            ``"model.block.1.act (ReLU)"`` (``None`` outside any module).
+        user_frame: the innermost frame of the stack outside nbgrad (``traceback.FrameSummary``).
+        tensors: ``(role, index, stats)`` triples: ``role`` is ``"input"``/``"output"`` in forward
+            and ``"grad received"``/``"grad returned"``/``"saved"`` in backward; ``stats`` is what
+            :func:`nbgrad.display.stats.tensor_stats` returns (shape, dtype, device, min, max, NaN count...).
     """
 
-    def __init__(self, message, op=None, phase=None, stack=None):
+    def __init__(self, message, op=None, phase=None, stack=None, module_path=None, tensors=()):
         super().__init__(message)
         self.op = op
         self.phase = phase
         self.stack = stack
+        self.module_path = module_path
+        self.user_frame = _user_frames(stack)[-1] if stack else None
+        self.tensors = tuple(tensors)
+
+    def html(self) -> str:
+        """The report as a self-contained HTML fragment (inline CSS, no JavaScript)."""
+        from nbgrad.display.report import anomaly_html
+
+        return anomaly_html(self)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/plain": f"{type(self).__name__}: {self}", "text/html": self.html()}
 
 
 def is_anomaly_enabled() -> bool:
@@ -105,15 +131,79 @@ def _describe(tensors) -> str:
     return "\n".join(parts)
 
 
+def _user_frames(stack) -> list:
+    """The frames of ``stack`` outside nbgrad's own files (all of it when every frame is nbgrad's)."""
+    user = [f for f in stack if "/nbgrad/" not in f.filename.replace("\\", "/")]
+    return user or list(stack)
+
+
 def _where(stack) -> str:
     if not stack:
         return ""
-    user = [f for f in stack if "/nbgrad/" not in f.filename.replace("\\", "/")]
-    frames = traceback.format_list(user[-4:] if user else stack[-4:])
+    frames = traceback.format_list(_user_frames(stack)[-4:])
     return "\nThe op was created here (most recent call last):\n" + "".join(frames)
 
 
-def check_forward(node, outputs) -> None:
+def _module_stack() -> "tuple | None":
+    """The modules whose forward is running, outermost first (None outside any module, or before nn is used)."""
+    module = sys.modules.get("nbgrad.nn.module")
+    stack = module._CALL_STACK if module is not None else None
+    return tuple(stack) if stack else None
+
+
+def module_path(modules) -> "str | None":
+    """``"model.block.1.act (ReLU)"`` for a stack of running modules, outermost first.
+
+    The outermost module is ``model``; each inner module is named by its
+    attribute name in the module that called it, or, when it is not a direct
+    child (a grandchild called directly), by its path under the outermost one.
+    The format is the one :mod:`nbgrad.nn.module` gives errors raised inside a module.
+    """
+    if not modules:
+        return None
+    root, parts = modules[0], ["model"]
+    for parent, child in zip(modules, modules[1:]):
+        name = next((n for n, m in parent._modules.items() if m is child), None)
+        if name is not None:
+            parts.append(name)
+            continue
+        path = next((p for p, m in root.named_modules() if m is child), None)
+        parts = ["model", path] if path else ["model", f"<unregistered {type(child).__name__}>"]
+    return f"{'.'.join(parts)} ({type(modules[-1]).__name__})"
+
+
+def _stats(role: str, tensors, skip_none: bool = True) -> list:
+    """``(role, index, stats)`` for each tensor; computed only when an anomaly is reported."""
+    from nbgrad.display.stats import tensor_stats
+
+    out = []
+    for i, t in enumerate(tensors or ()):
+        if t is None or not hasattr(t, "_data"):
+            continue
+        out.append((role, i, tensor_stats(t)))
+    return out
+
+
+def _forward_inputs(inputs):
+    """The forward arguments: given, or read from the frame of ``Function._connect`` that called the check."""
+    if inputs is not None:
+        return inputs
+    # check_forward(node, outputs) is called as Function._connect(args, outputs) runs, where the
+    # arguments are the local ``args``; reading them costs nothing until an anomaly is found.
+    frame = sys._getframe(2)
+    args = frame.f_locals.get("args") if frame.f_code.co_name in ("_connect", "_connect_one") else None
+    return args if isinstance(args, tuple) else ()
+
+
+def check_forward(node, outputs, inputs=None) -> None:
+    """Record the running modules on ``node``; raise :class:`AnomalyError` if an output holds NaN/Inf.
+
+    Called for every recorded node while anomaly mode is on. ``inputs``: the
+    forward arguments (found in the caller's frame when not given).
+    """
+    modules = _module_stack()
+    if modules is not None:
+        node._modules_at_creation = modules
     if not STATE.check_nan:
         return
     for t in outputs:
@@ -122,11 +212,15 @@ def check_forward(node, outputs) -> None:
         nans, infs = _bad_counts(t._data)
         if nans or infs:
             op = node.name().replace("Backward0", "").replace("Backward", "")
+            stack = getattr(node, "_stack", None)
             message = (
                 f"anomaly detected: forward of {op} produced {nans} NaN and {infs} Inf value(s)\n"
-                f"outputs:\n{_describe(outputs)}{_where(getattr(node, '_stack', None))}"
+                f"outputs:\n{_describe(outputs)}{_where(stack)}"
             )
-            raise AnomalyError(message, op=op, phase="forward", stack=getattr(node, "_stack", None))
+            tensors = _stats("input", _forward_inputs(inputs)) + _stats("output", outputs)
+            raise AnomalyError(
+                message, op=op, phase="forward", stack=stack, module_path=module_path(modules), tensors=tensors
+            )
 
 
 def check_backward(node, grads, grad_outputs) -> None:
@@ -138,9 +232,23 @@ def check_backward(node, grads, grad_outputs) -> None:
         nans, infs = _bad_counts(g._data)
         if nans or infs:
             stack = node.__dict__.get("_stack")
+            where = module_path(node.__dict__.get("_modules_at_creation"))
             message = (
                 f"anomaly detected: {node.name()} returned {nans} NaN and {infs} Inf value(s) in the gradient "
-                f"of its input {i}\ngradients it received:\n{_describe(grad_outputs)}\n"
+                f"of its input {i}" + (f" (op created in {where})" if where else "") + "\n"
+                f"gradients it received:\n{_describe(grad_outputs)}\n"
                 f"gradients it returned:\n{_describe(grads)}{_where(stack)}"
             )
-            raise AnomalyError(message, op=node.name(), phase="backward", stack=stack)
+            tensors = _stats("grad received", grad_outputs) + _stats("grad returned", grads) + _saved_stats(node)
+            raise AnomalyError(
+                message, op=node.name(), phase="backward", stack=stack, module_path=where, tensors=tensors
+            )
+
+
+def _saved_stats(node) -> list:
+    """Stats of the values the node saved in forward (the usual culprits: ``log(0)``, ``sqrt(0)``)."""
+    try:
+        saved = node.saved_tensors
+    except Exception:  # freed, or modified in place: the report goes on without them
+        return []
+    return _stats("saved", saved)

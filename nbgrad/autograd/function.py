@@ -34,6 +34,7 @@ from nbgrad.autograd.grad_mode import STATE
 Tensor = None
 _wrap = None
 
+
 class _Scope:
     """The Module whose ``forward`` is running (set by ``nn.Module.__call__``), or None.
 
@@ -179,6 +180,15 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+    def _repr_html_(self) -> str:
+        """The graph below this node as inline SVG (``loss.grad_fn`` as a notebook cell's last line)."""
+        from nbgrad.display import graph  # local: the renderer is only needed when a notebook shows a node
+
+        return graph.render_html(graph.collapse(graph.extract(self)))
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     def hooks_table(self, name: str, default):
         """The node's hook container ``name`` (created from ``default``); marks the node as hooked."""

@@ -455,6 +455,12 @@ class Module:
             return f"{self._get_name()}()"
         return f"{self._get_name()}(\n  " + "\n  ".join(extra_lines + child_lines) + "\n)"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Notebook display: the repr, and an HTML tree (shapes, counts, memory, grad norms after backward)."""
+        from nbgrad.display.module import module_mimebundle
+
+        return module_mimebundle(self)
+
 
 def _check_name(module: Module, name: str, kind: str) -> None:
     if "_parameters" not in module.__dict__:
