@@ -391,7 +391,9 @@ def test_nodes_remember_the_module_that_recorded_them():
     h = layer(nb.randn(4, 2))
     y = act(h)
     z = y.sum()  # recorded outside any module
-    assert h.grad_fn._module is layer and y.grad_fn._module is act
+    assert h.grad_fn._module.module is layer and y.grad_fn._module.module is act
+    assert h.grad_fn._module is not layer(nb.randn(1, 2)).grad_fn._module  # each call is its own record
     assert "_module" not in z.grad_fn.__dict__
+    assert h.grad_fn._out_shape == (4, 3) and z.grad_fn._out_shape == ()
     z.backward()
-    assert y.grad_fn._module is act  # kept after the graph is freed, for drawing it
+    assert y.grad_fn._module.module is act and y.grad_fn._out_shape == (4, 3)  # kept for drawing the freed graph

@@ -36,7 +36,7 @@ _wrap = None
 
 
 class _Scope:
-    """The Module whose ``forward`` is running (set by ``nn.Module.__call__``), or None.
+    """The module call whose ``forward`` is running (a :class:`ModuleCall`, set by ``nn.Module.__call__``).
 
     Each recorded node remembers it as ``node._module``: the graph view uses it
     to collapse thousands of nodes into one box per module call, and anomaly
@@ -47,6 +47,20 @@ class _Scope:
 
     def __init__(self):
         self.module = None
+
+
+class ModuleCall:
+    """One call of a module: the module and the call it happened inside (``None`` at the top).
+
+    One is made per module call (not per op), so that the calls of a module
+    used several times, such as an RNN cell in a loop, stay apart.
+    """
+
+    __slots__ = ("module", "parent")
+
+    def __init__(self, module, parent: "ModuleCall | None"):
+        self.module = module
+        self.parent = parent
 
 
 SCOPE = _Scope()
@@ -205,15 +219,11 @@ class Function:
     def _release(self) -> None:
         """Free what backward needed: saved tensors and anything else kept on ctx."""
         state = self.__dict__
-        edges, stack, module = state["next_edges"], state.get("_stack"), state.get("_module")
-        state.clear()
-        state["next_edges"] = edges
-        state["_freed"] = True
         # What describes the graph (not what backward needed) stays, so a freed graph can still be drawn.
-        if stack is not None:
-            state["_stack"] = stack
-        if module is not None:
-            state["_module"] = module
+        kept = {key: state[key] for key in _DESCRIPTIVE if key in state}
+        state.clear()
+        state.update(kept)
+        state["_freed"] = True
 
     # ------------------------------------------------------------- forward
     @staticmethod
@@ -278,6 +288,7 @@ class Function:
     def _connect_one(self, args, result) -> None:
         """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
         self.next_edges = _edges_to(args)
+        self._out_shape = result._data.shape  # for the graph view; a tuple the array already has
         module = SCOPE.module
         if module is not None:
             self._module = module
@@ -302,6 +313,8 @@ class Function:
     def _connect(self, args, outputs) -> None:
         """Wire this node into the graph: edges to inputs, grad_fn on outputs, saved tensors."""
         self.next_edges = _edges_to(args)
+        if outputs and outputs[0] is not None:
+            self._out_shape = outputs[0]._data.shape
         if SCOPE.module is not None:
             self._module = SCOPE.module
         non_diff = self.__dict__.get("_non_differentiable", ())
@@ -347,6 +360,10 @@ def _edges_to(args) -> tuple:
         else:
             edges.append(None)
     return tuple(edges)
+
+
+# Node attributes that describe the graph and survive backward's release.
+_DESCRIPTIVE = ("next_edges", "_stack", "_module", "_out_shape")
 
 
 class _RemovableHandle:

@@ -14,7 +14,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from nbgrad import backend
-from nbgrad.autograd.function import SCOPE, Function, RemovableHandle
+from nbgrad.autograd.function import SCOPE, Function, ModuleCall, RemovableHandle
 from nbgrad.autograd.grad_mode import no_grad
 from nbgrad.nn.parameter import Parameter
 from nbgrad.tensor import Tensor
@@ -407,7 +407,7 @@ class Module:
     def __call__(self, *args, **kwargs):
         _CALL_STACK.append(self)
         outer = SCOPE.module
-        SCOPE.module = self  # nodes recorded now remember this module (graph view, anomaly reports)
+        SCOPE.module = ModuleCall(self, outer)  # nodes recorded now remember this call (graph view, reports)
         try:
             if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
                 return self.forward(*args, **kwargs)
