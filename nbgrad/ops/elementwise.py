@@ -66,8 +66,11 @@ def _setup_shapes(ctx, inputs, output) -> None:
 
 def _setup_operands(ctx, inputs, output) -> None:
     a, b = inputs
-    _save_operands(ctx, a, b)
-    ctx.shapes = (_shape(a), _shape(b))
+    a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    # _save_operands, inlined: this runs for every recorded product.
+    ctx._to_save = (a if a_is_t else None, b if b_is_t else None)
+    ctx.scalars = (None if a_is_t else a, None if b_is_t else b)
+    ctx.shapes = (a._data.shape if a_is_t else None, b._data.shape if b_is_t else None)
 
 
 def _shape(v):
@@ -356,14 +359,36 @@ def _reflect(fn):
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__ = add
-Tensor.__radd__ = _reflect(add)
-Tensor.__sub__ = sub
-Tensor.__rsub__ = _reflect(sub)
-Tensor.__mul__ = mul
-Tensor.__rmul__ = _reflect(mul)
-Tensor.__truediv__ = div
-Tensor.__rtruediv__ = _reflect(div)
+def _operator(cls, op: str, reflected: bool = False):
+    """``tensor <op> other`` straight to ``cls.apply``: the operators are the hottest path of all."""
+    scalars = PYTHON_SCALARS
+
+    if reflected:
+
+        def method(self, other):
+            if type(other) not in scalars:
+                other = as_operand(other, op)
+            return cls.apply(other, self)
+
+    else:
+
+        def method(self, other):
+            if type(other) is not Tensor and type(other) not in scalars:
+                other = as_operand(other, op)
+            return cls.apply(self, other)
+
+    method.__name__ = f"__{'r' if reflected else ''}{op}__"
+    return method
+
+
+Tensor.__add__ = _operator(Add, "add")
+Tensor.__radd__ = _operator(Add, "add", reflected=True)
+Tensor.__sub__ = _operator(Sub, "sub")
+Tensor.__rsub__ = _operator(Sub, "sub", reflected=True)
+Tensor.__mul__ = _operator(Mul, "mul")
+Tensor.__rmul__ = _operator(Mul, "mul", reflected=True)
+Tensor.__truediv__ = _operator(Div, "truediv")
+Tensor.__rtruediv__ = _operator(Div, "truediv", reflected=True)
 Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = _reflect(floor_divide)
 Tensor.__mod__ = remainder
