@@ -296,6 +296,22 @@ class Tensor:
 
         return tensor_repr(self)
 
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs) -> dict:
+        """Jupyter's rich display: the text repr plus an HTML view (``nb.display.options``)."""
+        from nbgrad.display.tensor import tensor_mimebundle
+
+        return tensor_mimebundle(self, include, exclude)
+
+    def _repr_html_(self) -> "str | None":
+        """The HTML view alone (None while ``nb.display.options.enabled`` is False)."""
+        from nbgrad.display.options import options
+
+        if not options.enabled:
+            return None
+        from nbgrad.display.tensor import tensor_html
+
+        return tensor_html(self)
+
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0 and spec:
             return format(self.item(), spec)
