@@ -13,6 +13,8 @@ NumPy on the CPU, CuPy on NVIDIA GPUs, and the API PyTorch users know::
 matplotlib are imported when first needed.
 """
 
+import sys as _sys
+
 from nbgrad import autograd, cuda, random
 from nbgrad import backend as _backend
 from nbgrad.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -147,7 +149,7 @@ __version__ = "0.1.0"
 # (``nb.nn``, ``from nbgrad import optim``, ``nb.save``): ``import nbgrad`` stays
 # fast for a notebook that only needs tensors.
 _LAZY_MODULES = ("nn", "optim", "data", "utils", "viz", "inspect", "display")
-_LAZY_FUNCTIONS = {"save": "nbgrad.io", "load": "nbgrad.io"}
+_LAZY_FUNCTIONS = {"save": "nbgrad.io", "load": "nbgrad.io", "capture": "nbgrad.inspect"}
 
 
 def __getattr__(name: str):
@@ -166,3 +168,24 @@ def __getattr__(name: str):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_FUNCTIONS))
+
+
+def load_ipython_extension(ip) -> None:
+    """``%load_ext nbgrad``: see :mod:`nbgrad.ipython` (the one module that talks to IPython)."""
+    from nbgrad import ipython
+
+    ipython.load_ipython_extension(ip)
+
+
+def unload_ipython_extension(ip) -> None:
+    from nbgrad import ipython
+
+    ipython.unload_ipython_extension(ip)
+
+
+# Inside IPython/Jupyter, register the notebook integration at import; elsewhere
+# IPython is never imported (checking sys.modules costs nothing).
+if "IPython" in _sys.modules:
+    from nbgrad import ipython as _ipython
+
+    _ipython._auto_register()

@@ -2,12 +2,13 @@
 
 When on, every node keeps the stack of the line that created it, forward
 outputs are checked as they are made, and the engine checks each gradient a
-node returns. The error names the op, shapes, dtypes and the user's code.
+node returns. The error names the op, shapes, dtypes, the user's code and
+the module whose forward recorded the node (``model.block.1.act (ReLU)``),
+and carries the statistics of the tensors involved for its HTML report.
 """
 
 from __future__ import annotations
 
-import sys
 import traceback
 
 
@@ -60,7 +61,9 @@ class AnomalyError(RuntimeError):
         return self.html()
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {"text/plain": f"{type(self).__name__}: {self}", "text/html": self.html()}
+        from nbgrad.display.table import bundle
+
+        return bundle(f"{type(self).__name__}: {self}", self.html)
 
 
 def is_anomaly_enabled() -> bool:
@@ -144,11 +147,17 @@ def _where(stack) -> str:
     return "\nThe op was created here (most recent call last):\n" + "".join(frames)
 
 
-def _module_stack() -> "tuple | None":
-    """The modules whose forward is running, outermost first (None outside any module, or before nn is used)."""
-    module = sys.modules.get("nbgrad.nn.module")
-    stack = module._CALL_STACK if module is not None else None
-    return tuple(stack) if stack else None
+def _modules_of(node) -> "tuple | None":
+    """The modules whose forward was running when ``node`` was recorded, outermost first (None outside modules).
+
+    Read from ``node._module``, the module call (with its parent calls) that every node records.
+    """
+    call = node.__dict__.get("_module")
+    modules = []
+    while call is not None:
+        modules.append(call.module)
+        call = call.parent
+    return tuple(reversed(modules)) or None
 
 
 def module_path(modules) -> "str | None":
@@ -184,26 +193,12 @@ def _stats(role: str, tensors, skip_none: bool = True) -> list:
     return out
 
 
-def _forward_inputs(inputs):
-    """The forward arguments: given, or read from the frame of ``Function._connect`` that called the check."""
-    if inputs is not None:
-        return inputs
-    # check_forward(node, outputs) is called as Function._connect(args, outputs) runs, where the
-    # arguments are the local ``args``; reading them costs nothing until an anomaly is found.
-    frame = sys._getframe(2)
-    args = frame.f_locals.get("args") if frame.f_code.co_name in ("_connect", "_connect_one") else None
-    return args if isinstance(args, tuple) else ()
+def check_forward(node, outputs, inputs=()) -> None:
+    """Raise :class:`AnomalyError` if an output of ``node`` holds NaN/Inf.
 
-
-def check_forward(node, outputs, inputs=None) -> None:
-    """Record the running modules on ``node``; raise :class:`AnomalyError` if an output holds NaN/Inf.
-
-    Called for every recorded node while anomaly mode is on. ``inputs``: the
-    forward arguments (found in the caller's frame when not given).
+    Called by ``Function._connect`` for every recorded node while anomaly mode
+    is on; ``inputs`` are the node's forward arguments (for the report's stats).
     """
-    modules = _module_stack()
-    if modules is not None:
-        node._modules_at_creation = modules
     if not STATE.check_nan:
         return
     for t in outputs:
@@ -217,10 +212,9 @@ def check_forward(node, outputs, inputs=None) -> None:
                 f"anomaly detected: forward of {op} produced {nans} NaN and {infs} Inf value(s)\n"
                 f"outputs:\n{_describe(outputs)}{_where(stack)}"
             )
-            tensors = _stats("input", _forward_inputs(inputs)) + _stats("output", outputs)
-            raise AnomalyError(
-                message, op=op, phase="forward", stack=stack, module_path=module_path(modules), tensors=tensors
-            )
+            tensors = _stats("input", inputs) + _stats("output", outputs)
+            where = module_path(_modules_of(node))
+            raise AnomalyError(message, op=op, phase="forward", stack=stack, module_path=where, tensors=tensors)
 
 
 def check_backward(node, grads, grad_outputs) -> None:
@@ -232,7 +226,7 @@ def check_backward(node, grads, grad_outputs) -> None:
         nans, infs = _bad_counts(g._data)
         if nans or infs:
             stack = node.__dict__.get("_stack")
-            where = module_path(node.__dict__.get("_modules_at_creation"))
+            where = module_path(_modules_of(node))
             message = (
                 f"anomaly detected: {node.name()} returned {nans} NaN and {infs} Inf value(s) in the gradient "
                 f"of its input {i}" + (f" (op created in {where})" if where else "") + "\n"

@@ -308,7 +308,7 @@ class Function:
             self._to_save = ()
         if anomaly.STATE.enabled:
             self._stack = traceback.extract_stack()[:-3]
-            anomaly.check_forward(self, (result,))
+            anomaly.check_forward(self, (result,), args)
 
     def _connect(self, args, outputs) -> None:
         """Wire this node into the graph: edges to inputs, grad_fn on outputs, saved tensors."""
@@ -347,7 +347,7 @@ class Function:
             self._to_save = ()
         if anomaly.STATE.enabled:
             self._stack = traceback.extract_stack()[:-3]
-            anomaly.check_forward(self, outputs)
+            anomaly.check_forward(self, outputs, args)
 
 
 def _edges_to(args) -> tuple:

@@ -289,3 +289,9 @@ class DataLoader:
                 return n
             return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Notebook display: batch size, shuffling, number of batches and the first sample's shapes."""
+        from nbgrad.display.data import loader_mimebundle
+
+        return loader_mimebundle(self)

@@ -47,6 +47,12 @@ class Dataset:
         # which many datasets never raise; stop at len() instead.
         return (self[i] for i in range(len(self)))
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Notebook display: the type, length and the first sample's shapes and dtypes."""
+        from nbgrad.display.data import dataset_mimebundle
+
+        return dataset_mimebundle(self)
+
 
 class IterableDataset(Dataset):
     """A dataset that is iterated (a stream), for data that has no random access.

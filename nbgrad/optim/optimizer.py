@@ -412,6 +412,12 @@ class Optimizer:
             text += "".join(f"    {key}: {group[key]}\n" for key in sorted(group) if key != "params")
         return text + ")"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Notebook display: the repr, and an HTML table of the groups, hyper-parameters, state size and steps."""
+        from nbgrad.display.optim import optimizer_mimebundle
+
+        return optimizer_mimebundle(self)
+
 
 def _group_of(groups: list, param: Tensor) -> int:
     return next(i for i, g in enumerate(groups) if any(p is param for p in g["params"]))
