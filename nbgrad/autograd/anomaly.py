@@ -134,9 +134,13 @@ def _describe(tensors) -> str:
     return "\n".join(parts)
 
 
+# Frames of these packages are machinery, not the user's code.
+_NOT_USER = ("/nbgrad/", "/IPython/", "/ipykernel/", "/site-packages/", "/dist-packages/")
+
+
 def _user_frames(stack) -> list:
-    """The frames of ``stack`` outside nbgrad's own files (all of it when every frame is nbgrad's)."""
-    user = [f for f in stack if "/nbgrad/" not in f.filename.replace("\\", "/")]
+    """The frames of ``stack`` outside nbgrad and the notebook machinery (all of it when nothing else is left)."""
+    user = [f for f in stack if not any(part in f.filename.replace("\\", "/") for part in _NOT_USER)]
     return user or list(stack)
 
 

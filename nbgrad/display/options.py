@@ -17,6 +17,7 @@ _DEFAULTS = {
     "heatmap_size": 256,
     "max_facets": 12,
     "sample_size": 100_000,
+    "detach_history": True,
 }
 
 # The type each setting must have (bool is checked apart: it is an int subclass).
@@ -35,6 +36,8 @@ class DisplayOptions:
             spanning min to max.
         image_cmap: colour map of one-channel images ``(1, H, W)``.
         show_histogram: draw the histogram of values.
+        detach_history: in IPython, keep ``t.detach()`` (not ``t`` and its graph) in ``Out[n]``
+            for a tensor shown as a cell's result (see :mod:`nbgrad.ipython`).
         histogram_bins: bins of the histogram.
         heatmap_size: largest side, in cells, of a heatmap or image; larger data
             is downsampled (block means for floats, nearest for ints and bools).

@@ -1,0 +1,3 @@
+"""The browser tests' notebooks are inputs of test_jupyterlab.py, not notebooks for nbval to collect."""
+
+collect_ignore_glob = ["*.ipynb"]
