@@ -22,6 +22,7 @@ lab: $(VENV)/.installed-notebook
 
 test: $(VENV)/.installed-test
 	$(BIN)/python scripts/check_notebooks.py notebooks notebooks/sanitize.cfg
+	@if command -v node >/dev/null; then node --test widgets/test/; else echo "node not found: widget front-end tests skipped"; fi
 	$(BIN)/python -m pytest tests notebooks nbgrad --doctest-modules $(NBVAL) $(PYTEST_ARGS)
 
 # Optional: the PyTorch parity tests and the benchmark's torch column skip without it.
