@@ -148,8 +148,8 @@ __version__ = "0.1.0"
 # The layer library, optimizers, data and save/load are imported on first use
 # (``nb.nn``, ``from nbgrad import optim``, ``nb.save``): ``import nbgrad`` stays
 # fast for a notebook that only needs tensors.
-_LAZY_MODULES = ("nn", "optim", "data", "utils", "viz", "inspect", "display", "widgets")
-_LAZY_FUNCTIONS = {"save": "nbgrad.io", "load": "nbgrad.io", "capture": "nbgrad.inspect"}
+_LAZY_MODULES = ("nn", "optim", "data", "utils", "viz", "inspect", "display", "widgets", "train")
+_LAZY_FUNCTIONS = {"save": "nbgrad.io", "load": "nbgrad.io", "capture": "nbgrad.inspect", "fit": "nbgrad.train"}
 
 
 def __getattr__(name: str):

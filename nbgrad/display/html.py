@@ -442,3 +442,40 @@ def line_svg(
     parts.append(_text(pad_left + plot_w, height - 2, str(length - 1), anchor="end"))
     label = f"line plot of {length} values" + (f" ({n} min-max buckets)" if bucketed else "")
     return svg(width, height, "".join(parts), label)
+
+
+def sparkline_svg(values, width: int = 120, height: int = 22, color: str = "#5b8ff9", log: bool = False) -> str:
+    """A sparkline: one line through ``values`` (NaN/Inf break it), no axes; the last value is dotted.
+
+    Args:
+        values: a 1-D sequence of numbers.
+        log: plot ``log10`` of the values (non-positive values break the line).
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.where(y > 0, np.log10(y), np.nan)
+    finite = y[np.isfinite(y)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    n = y.size
+    xs = 1 + np.arange(n) * (width - 4) / max(n - 1, 1)
+    ys = 2 + (hi - y) / (hi - lo) * (height - 4)
+    body = f'<path d="{path_data(xs, ys)}" stroke="{color}" stroke-width="1.2" fill="none"/>'
+    if n and math.isfinite(ys[-1]):
+        body += f'<circle cx="{_f(xs[-1])}" cy="{_f(ys[-1])}" r="1.6" fill="{color}"/>'
+    label = f"{n} values" + (f" from {format_number(lo)} to {format_number(hi)}" if finite.size else "")
+    return svg(width, height, body, label)
+
+
+def path_data(xs: np.ndarray, ys: np.ndarray) -> str:
+    """SVG path data through the points; a non-finite point lifts the pen."""
+    segs, pen_down = [], False
+    for a, b in zip(xs.tolist(), ys.tolist()):
+        if not (math.isfinite(a) and math.isfinite(b)):
+            pen_down = False
+            continue
+        segs.append(f"{'L' if pen_down else 'M'}{_f(a)} {_f(b)}")
+        pen_down = True
+    return "".join(segs)
