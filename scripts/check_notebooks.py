@@ -7,6 +7,13 @@ silently ignores a malformed sanitize rule. This script fails on both:
   (one fresh kernel, in order), and no empty code cells;
 - no error output, except in cells marked to raise (``# NBVAL_RAISES_EXCEPTION``
   or the ``raises-exception`` tag);
+- no output left over from an earlier run: an ``execute_result`` carries the
+  execution count of the run that produced it, and it must be the cell's own
+  (the outputs themselves are compared with the code's by ``pytest --nbval``,
+  which re-executes every notebook in CI);
+- a cell that nbval skips or does not compare says why: text after the comment
+  marker (``# NBVAL_IGNORE_OUTPUT: the time depends on the machine``), or a
+  comment in the cell when the marker is a tag;
 - the sanitize file holds only comments, blank lines and ``regex: ``/``replace: ``
   pairs that nbval actually reads.
 
@@ -25,9 +32,45 @@ from pathlib import Path
 NBVAL_PAIR = re.compile(r"^regex: (.*)$\n^replace: (.*)$", re.MULTILINE)
 
 
+# nbval's markers: a comment in the cell, or the equivalent cell tag.
+MARKERS = {
+    "skip": ("NBVAL_SKIP", "nbval-skip"),
+    "ignore-output": ("NBVAL_IGNORE_OUTPUT", "nbval-ignore-output"),
+    "raises": ("NBVAL_RAISES_EXCEPTION", "raises-exception"),
+}
+# Markers that make nbval test less, so a reader must learn why.
+NEEDS_REASON = ("skip", "ignore-output")
+
+
+def _source(cell: dict) -> str:
+    source = cell["source"]
+    return source if isinstance(source, str) else "".join(source)
+
+
+def cell_markers(cell: dict) -> set[str]:
+    """The nbval markers of a cell (``"skip"``, ``"ignore-output"``, ``"raises"``), as comment or tag."""
+    source, tags = _source(cell), cell.get("metadata", {}).get("tags", [])
+    return {name for name, (comment, tag) in MARKERS.items() if comment in source or tag in tags}
+
+
 def _raises_on_purpose(cell: dict) -> bool:
-    source = "".join(cell["source"])
-    return "NBVAL_RAISES_EXCEPTION" in source or "raises-exception" in cell.get("metadata", {}).get("tags", [])
+    return "raises" in cell_markers(cell)
+
+
+def _missing_reasons(cell: dict) -> list[str]:
+    """The markers of a cell that come without a reason."""
+    source, tags = _source(cell), cell.get("metadata", {}).get("tags", [])
+    missing = []
+    for name in NEEDS_REASON:
+        comment, tag = MARKERS[name]
+        lines = [line for line in source.splitlines() if comment in line]
+        if lines:
+            # The reason follows the marker on its line: "# NBVAL_SKIP: needs a GPU".
+            if not any(re.search(r"[A-Za-z]{3}", line.split(comment, 1)[1]) for line in lines):
+                missing.append(f"# {comment}")
+        elif tag in tags and not re.search(r"^\s*#.*[A-Za-z]{3}", source, re.MULTILINE):
+            missing.append(f"tag {tag}")
+    return missing
 
 
 def check_notebook(path: Path) -> list[str]:
@@ -53,6 +96,14 @@ def check_notebook(path: Path) -> list[str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and not _raises_on_purpose(cell):
                 problems.append(f"{where} raised {output.get('ename')}: {output.get('evalue')}")
+            stale = output.get("output_type") == "execute_result" and output.get("execution_count") != count
+            if stale and count is not None:
+                problems.append(
+                    f"{where} shows a result of run [{output.get('execution_count')}] under run [{count}]: "
+                    "an output left from an earlier run; restart the kernel and run all cells"
+                )
+        for marker in _missing_reasons(cell):
+            problems.append(f"{where} is marked {marker} without a reason: say why after the marker")
     if expected == 1:
         problems.append(f"{path} has no code cells")
     return problems
