@@ -30,6 +30,9 @@ imported lazily, inside the functions, so that importing this module is free.
 
 from __future__ import annotations
 
+import sys
+import weakref
+
 # The line the output of a history-detached result ends with.
 NOTE_TEXT = "(Out keeps a detached copy: the history does not keep the autograd graph alive)"
 NOTE_HTML = (
@@ -237,3 +240,65 @@ def _figure_png(fig) -> bytes:
     from IPython.core.pylabtools import print_figure
 
     return print_figure(fig, "png", bbox_inches="tight")
+
+
+# ------------------------------------------------------------------ helpers for the widgets and nb.fit
+# They live here so that this stays the one module that imports IPython.
+
+
+def in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (whose front end can show widgets); never imports IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def display(obj, **kwargs) -> None:
+    """``IPython.display.display``."""
+    from IPython.display import display as ipython_display
+
+    ipython_display(obj, **kwargs)
+
+
+def update_display(obj, **kwargs) -> None:
+    """``IPython.display.update_display``."""
+    from IPython.display import update_display as ipython_update_display
+
+    ipython_update_display(obj, **kwargs)
+
+
+def on_cell_end(callback) -> "object | None":
+    """Call ``callback()`` after every cell that runs from now on (IPython's ``post_run_cell``).
+
+    Only a weak reference to a bound method's object is kept: a forgotten widget is not kept
+    alive by the hook. Returns a handle for :func:`remove_cell_end`, or None outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    method = weakref.WeakMethod(callback) if hasattr(callback, "__self__") else (lambda: callback)
+
+    def hook(*_):
+        target = method()
+        if target is None:
+            remove_cell_end((shell, hook))
+        else:
+            target()
+
+    shell.events.register("post_run_cell", hook)
+    return shell, hook
+
+
+def remove_cell_end(handle) -> None:
+    """Undo :func:`on_cell_end` (a None handle is fine)."""
+    if handle is None:
+        return
+    shell, hook = handle
+    try:
+        shell.events.unregister("post_run_cell", hook)
+    except ValueError:  # already gone
+        pass

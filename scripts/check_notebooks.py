@@ -11,9 +11,11 @@ silently ignores a malformed sanitize rule. This script fails on both:
   execution count of the run that produced it, and it must be the cell's own
   (the outputs themselves are compared with the code's by ``pytest --nbval``,
   which re-executes every notebook in CI);
-- a cell that nbval skips or does not compare says why: text after the comment
-  marker (``# NBVAL_IGNORE_OUTPUT: the time depends on the machine``), or a
-  comment in the cell when the marker is a tag;
+- a comment marker stands alone on its line, as nbval reads it (nbval silently
+  ignores ``# NBVAL_SKIP: because ...``: the text makes it another comment);
+- a cell that nbval skips or does not compare says why in a comment of its own
+  (``# NBVAL_IGNORE_OUTPUT`` then ``# the time depends on the machine``), whether
+  the marker is a comment or a cell tag;
 - the sanitize file holds only comments, blank lines and ``regex: ``/``replace: ``
   pairs that nbval actually reads.
 
@@ -47,10 +49,22 @@ def _source(cell: dict) -> str:
     return source if isinstance(source, str) else "".join(source)
 
 
+def _comments(source: str) -> list[str]:
+    """The text of each comment line, as nbval sees it (``#`` signs and spaces stripped)."""
+    return [line.strip().lstrip("#").strip() for line in source.splitlines() if line.strip().startswith("#")]
+
+
 def cell_markers(cell: dict) -> set[str]:
-    """The nbval markers of a cell (``"skip"``, ``"ignore-output"``, ``"raises"``), as comment or tag."""
-    source, tags = _source(cell), cell.get("metadata", {}).get("tags", [])
-    return {name for name, (comment, tag) in MARKERS.items() if comment in source or tag in tags}
+    """The nbval markers of a cell (``"skip"``, ``"ignore-output"``, ``"raises"``) that nbval will obey."""
+    comments, tags = _comments(_source(cell)), cell.get("metadata", {}).get("tags", [])
+    return {name for name, (comment, tag) in MARKERS.items() if comment in comments or tag in tags}
+
+
+def _ignored_markers(cell: dict) -> list[str]:
+    """Comment markers that nbval does not see because text follows them on their line."""
+    return [
+        text for text in _comments(_source(cell)) if any(text.startswith(c) and text != c for c, _ in MARKERS.values())
+    ]
 
 
 def _raises_on_purpose(cell: dict) -> bool:
@@ -58,19 +72,12 @@ def _raises_on_purpose(cell: dict) -> bool:
 
 
 def _missing_reasons(cell: dict) -> list[str]:
-    """The markers of a cell that come without a reason."""
-    source, tags = _source(cell), cell.get("metadata", {}).get("tags", [])
-    missing = []
-    for name in NEEDS_REASON:
-        comment, tag = MARKERS[name]
-        lines = [line for line in source.splitlines() if comment in line]
-        if lines:
-            # The reason follows the marker on its line: "# NBVAL_SKIP: needs a GPU".
-            if not any(re.search(r"[A-Za-z]{3}", line.split(comment, 1)[1]) for line in lines):
-                missing.append(f"# {comment}")
-        elif tag in tags and not re.search(r"^\s*#.*[A-Za-z]{3}", source, re.MULTILINE):
-            missing.append(f"tag {tag}")
-    return missing
+    """The skip/ignore markers of a cell that come without a reason (another comment line of the cell)."""
+    comments = _comments(_source(cell))
+    markers = {comment for comment, _ in MARKERS.values()}
+    has_reason = any(re.search(r"[A-Za-z]{3}", text) for text in comments if text not in markers)
+    present = cell_markers(cell)
+    return [] if has_reason else [MARKERS[name][0] for name in NEEDS_REASON if name in present]
 
 
 def check_notebook(path: Path) -> list[str]:
@@ -102,8 +109,13 @@ def check_notebook(path: Path) -> list[str]:
                     f"{where} shows a result of run [{output.get('execution_count')}] under run [{count}]: "
                     "an output left from an earlier run; restart the kernel and run all cells"
                 )
+        for text in _ignored_markers(cell):
+            problems.append(
+                f"{where}: nbval ignores '# {text}' (a marker must stand alone on its line): "
+                "put the reason in a comment line of its own"
+            )
         for marker in _missing_reasons(cell):
-            problems.append(f"{where} is marked {marker} without a reason: say why after the marker")
+            problems.append(f"{where} is marked {marker} without a reason: say why in a comment line of its own")
     if expected == 1:
         problems.append(f"{path} has no code cells")
     return problems

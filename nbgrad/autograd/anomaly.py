@@ -139,9 +139,16 @@ _NOT_USER = ("/nbgrad/", "/IPython/", "/ipykernel/", "/site-packages/", "/dist-p
 
 
 def _user_frames(stack) -> list:
-    """The frames of ``stack`` outside nbgrad and the notebook machinery (all of it when nothing else is left)."""
-    user = [f for f in stack if not any(part in f.filename.replace("\\", "/") for part in _NOT_USER)]
-    return user or list(stack)
+    """The frames of ``stack`` outside nbgrad, the standard library and the notebook machinery."""
+    import sysconfig
+
+    stdlib = sysconfig.get_paths()["stdlib"].replace("\\", "/")
+
+    def is_user(frame) -> bool:
+        name = frame.filename.replace("\\", "/")
+        return not name.startswith(stdlib) and not any(part in name for part in _NOT_USER)
+
+    return [f for f in stack if is_user(f)] or list(stack)
 
 
 def _where(stack) -> str:

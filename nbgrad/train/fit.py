@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 
 from nbgrad.autograd import no_grad
@@ -367,7 +366,9 @@ def _live_plot(plot):
     if plot is None or plot is False:
         return None
     if plot == "auto":
-        if not _in_kernel():
+        from nbgrad import ipython
+
+        if not ipython.in_kernel():
             return None
         try:
             import anywidget  # noqa: F401  (LossPlot needs it; without it, no plot rather than an error)
@@ -375,22 +376,14 @@ def _live_plot(plot):
             return None
         plot = True
     if plot is True:
-        from IPython.display import display
-
+        from nbgrad import ipython
         from nbgrad.widgets import LossPlot
 
         plot = LossPlot()
-        display(plot)
+        ipython.display(plot)
     if not callable(getattr(plot, "log", None)):
         raise TypeError(f"fit: plot must be 'auto', True, False or a LossPlot, got {plot!r}")
     return plot
-
-
-def _in_kernel() -> bool:
-    """Whether this runs in a Jupyter kernel (whose front end can show widgets); never imports IPython."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 # ---------------------------------------------------------------------- interrupts

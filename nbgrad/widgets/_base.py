@@ -22,11 +22,12 @@ from __future__ import annotations
 import functools
 import re
 import time
-import weakref
 from pathlib import Path
 
 import anywidget
 import numpy as np
+
+from nbgrad import ipython
 
 _HERE = Path(__file__).resolve().parent
 
@@ -166,41 +167,9 @@ class Throttle:
 # the end of a cell
 
 
-def on_cell_end(callback) -> object | None:
-    """Call ``callback()`` after every cell that runs from now on (IPython's ``post_run_cell``).
-
-    Only a weak reference to a bound method's object is kept: a forgotten widget is not kept
-    alive by the hook. Returns a handle for :func:`remove_cell_end`, or None outside IPython.
-    """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    shell = get_ipython()
-    if shell is None:
-        return None
-    method = weakref.WeakMethod(callback) if hasattr(callback, "__self__") else (lambda: callback)
-
-    def hook(*_):
-        target = method()
-        if target is None:
-            remove_cell_end((shell, hook))
-        else:
-            target()
-
-    shell.events.register("post_run_cell", hook)
-    return shell, hook
-
-
-def remove_cell_end(handle) -> None:
-    """Undo :func:`on_cell_end` (a None handle is fine)."""
-    if handle is None:
-        return
-    shell, hook = handle
-    try:
-        shell.events.unregister("post_run_cell", hook)
-    except ValueError:  # already gone
-        pass
+# IPython's post_run_cell hook, through the one module that talks to IPython.
+on_cell_end = ipython.on_cell_end
+remove_cell_end = ipython.remove_cell_end
 
 
 # ----------------------------------------------------------------------------
@@ -235,15 +204,13 @@ class FallbackWidget(anywidget.AnyWidget):
     def _ipython_display_(self) -> None:
         # A display_id is what lets refresh_fallback() replace the stored fallback later (the last
         # expression of a cell has none); after close() only the static part remains to show.
-        from IPython.display import display
-
         if self.comm is None:
-            display(self._static_bundle(), raw=True)
+            ipython.display(self._static_bundle(), raw=True)
             return
         if self._display_id is None:
             self._display_id = f"nbgrad-{self.model_id}"
         data, metadata = self._repr_mimebundle_()
-        display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        ipython.display(data, metadata=metadata, raw=True, display_id=self._display_id)
 
     def refresh_fallback(self) -> bool:
         """Replace the fallback stored in the displayed output(s) by the current picture; False if never shown.
@@ -253,11 +220,9 @@ class FallbackWidget(anywidget.AnyWidget):
         """
         if self._display_id is None:
             return False
-        from IPython.display import update_display
-
         if self.comm is not None:
             data, metadata = self._repr_mimebundle_()
         else:
             data, metadata = self._static_bundle(), {}
-        update_display(data, metadata=metadata, raw=True, display_id=self._display_id)
+        ipython.update_display(data, metadata=metadata, raw=True, display_id=self._display_id)
         return True
