@@ -193,6 +193,10 @@ class FallbackWidget(anywidget.AnyWidget):
     def _fallback_text(self) -> str:
         return f"{type(self).__name__}()"
 
+    def __repr__(self) -> str:
+        # ipywidgets' repr carries the object's address: print() in a notebook must be deterministic.
+        return self._fallback_text()
+
     def _static_bundle(self) -> dict:
         return {"text/plain": self._fallback_text(), "text/html": self._fallback_html()}
 
