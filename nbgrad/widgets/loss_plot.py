@@ -337,6 +337,9 @@ class LossPlot(FallbackWidget):
         self._pending: list[tuple] = []
         self._tail_rows: list[np.ndarray] = []
         self._tail_len = 0
+        # Rows sent but not yet folded into the bounded histories: folding is the costly part of a
+        # flush, and only the snapshot, the static picture and the read-back methods need it.
+        self._unmerged: list[np.ndarray] = []
         self._throttle = Throttle(interval)
         self._stale = False  # the displayed fallback is older than the data or the options
         self._hook = on_cell_end(self._cell_ended)
@@ -415,10 +418,7 @@ class LossPlot(FallbackWidget):
             return
         rows = np.array(self._pending, dtype=np.float64)
         self._pending = []
-        sids = rows[:, 0].astype(np.int64)
-        for sid in np.unique(sids).tolist():
-            mine = rows[sids == sid]
-            self._histories[sid].extend(mine[:, 1], mine[:, 2])
+        self._unmerged.append(rows)
         self._tail_rows.append(rows)
         self._tail_len += len(rows)
         self._stale = True
@@ -430,7 +430,19 @@ class LossPlot(FallbackWidget):
             else:
                 self._tail = to_buffer(np.concatenate(self._tail_rows))
 
+    def _merge(self) -> None:
+        """Fold the rows sent since the last merge into the bounded per-metric histories."""
+        if not self._unmerged:
+            return
+        rows = np.concatenate(self._unmerged)
+        self._unmerged = []
+        sids = rows[:, 0].astype(np.int64)
+        for sid in np.unique(sids).tolist():
+            mine = rows[sids == sid]
+            self._histories[sid].extend(mine[:, 1], mine[:, 2])
+
     def _encode_snapshot(self) -> bytes:
+        self._merge()
         blocks = []
         for sid, h in enumerate(self._histories):
             r = h.rows()
@@ -469,6 +481,7 @@ class LossPlot(FallbackWidget):
 
     def series(self, name: str) -> MinMaxHistory:
         """The bounded history of a metric (flushed points only; call :meth:`flush` first)."""
+        self._merge()
         return self._histories[self._ids[name]]
 
     def best(self, name: str) -> tuple[float, float] | None:
@@ -487,6 +500,7 @@ class LossPlot(FallbackWidget):
     # -- static fallback -------------------------------------------------------
 
     def _named_histories(self) -> dict[str, MinMaxHistory]:
+        self._merge()
         return {name: self._histories[i] for name, i in self._ids.items()}
 
     def _static_bundle(self) -> dict:
