@@ -220,10 +220,22 @@ class Function:
         """Free what backward needed: saved tensors and anything else kept on ctx."""
         state = self.__dict__
         # What describes the graph (not what backward needed) stays, so a freed graph can still be drawn.
-        kept = {key: state[key] for key in _DESCRIPTIVE if key in state}
+        # Spelled out rather than looped over: this runs once per node of every backward pass.
+        edges, module, shape, stack = (
+            state["next_edges"],
+            state.get("_module"),
+            state.get("_out_shape"),
+            state.get("_stack"),
+        )
         state.clear()
-        state.update(kept)
+        state["next_edges"] = edges
         state["_freed"] = True
+        if module is not None:
+            state["_module"] = module
+        if shape is not None:
+            state["_out_shape"] = shape
+        if stack is not None:
+            state["_stack"] = stack
 
     # ------------------------------------------------------------- forward
     @staticmethod
@@ -360,10 +372,6 @@ def _edges_to(args) -> tuple:
         else:
             edges.append(None)
     return tuple(edges)
-
-
-# Node attributes that describe the graph and survive backward's release.
-_DESCRIPTIVE = ("next_edges", "_stack", "_module", "_out_shape")
 
 
 class _RemovableHandle:
