@@ -256,10 +256,9 @@ class Function:
             # nothing, so grad mode needs no switching) and returns one array.
             result = _wrap(cls.forward(ctx, *args))
             if state.enabled:
-                for a in args:
-                    if isinstance(a, Tensor) and a.requires_grad:
-                        ctx._connect_one(args, result)
-                        break
+                edges = _edges_to(args)
+                if edges.count(None) != len(edges):  # some input requires grad: record the node
+                    ctx._connect_one(edges, args, result)
             return result
 
         if not state.enabled:  # no_grad, or a backward pass without create_graph
@@ -297,9 +296,9 @@ class Function:
             return Tensor._wrap(o._data)
         return o
 
-    def _connect_one(self, args, result) -> None:
+    def _connect_one(self, edges, args, result) -> None:
         """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
-        self.next_edges = _edges_to(args)
+        self.next_edges = edges
         self._out_shape = result._data.shape  # for the graph view; a tuple the array already has
         module = SCOPE.module
         if module is not None:
@@ -317,7 +316,8 @@ class Function:
                     for t in to_save
                 ]
             )
-            self._to_save = ()
+            # _to_save is left as is: a built-in op saves its output as the OUTPUT marker, never as
+            # the Tensor, so it holds no cycle, and release() drops it with everything else.
         if anomaly.STATE.enabled:
             self._stack = traceback.extract_stack()[:-3]
             anomaly.check_forward(self, (result,), args)

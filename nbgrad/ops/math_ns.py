@@ -67,8 +67,8 @@ def run(formula, grad: Tensor, *operands):
 
 def _as_tensors(out, grad_array, grad: Tensor):
     """A formula's array result(s) as Tensors."""
-    if type(out) is tuple:
-        return tuple([_as_tensor(o, grad_array, grad) for o in out])
+    if type(out) is tuple:  # inlined _as_tensor: binary ops return a pair on every backward step
+        return tuple([None if o is None else grad if o is grad_array else _wrap(o) for o in out])
     return _as_tensor(out, grad_array, grad)
 
 
