@@ -134,8 +134,10 @@ function render({ model, el }) {
     return { names, series: decoded };
   }
 
+  let drawnOnce = false;
   function draw() {
     if (!el.isConnected) return; // a detached view (replaced by a refreshed output) draws nothing
+    drawnOnce = true;
     const { names, series } = data();
     const byName = Object.fromEntries(names.map((n, i) => [n, series[i]]));
     const panels = model.get("_panels") || [];
@@ -271,8 +273,10 @@ function render({ model, el }) {
     .map((name) => `change:${name}`).join(" ");
   model.on(events, request);
   // Also fires once the view is attached (and when re-attached after being detached), so the first draw happens
-  // at a known width.
-  const resize = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => request());
+  // at a known width. That first draw is immediate, not throttled: a view re-created when its output is
+  // refreshed (the end of a training cell) would otherwise stay blank for up to REDRAW_MS.
+  const resize =
+    typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => (drawnOnce ? request() : draw()));
   if (resize) resize.observe(el);
   request();
   return () => {

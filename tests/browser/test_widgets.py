@@ -206,7 +206,8 @@ def test_loss_plot_updates_while_training_runs(tour):
             seen, blank_since = True, None
         elif seen and blank_since is None:
             blank_since = t
-    assert longest < 500, table
+    print(f"longest blank after the first curve: {longest:.0f} ms")
+    assert longest < 150, table  # one or two frames (~20 ms measured); it was ~100 ms before the first draw was immediate
 
 
 def test_loss_plot_python_to_js(tour):
