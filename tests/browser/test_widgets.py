@@ -207,7 +207,8 @@ def test_loss_plot_updates_while_training_runs(tour):
         elif seen and blank_since is None:
             blank_since = t
     print(f"longest blank after the first curve: {longest:.0f} ms")
-    assert longest < 150, table  # one or two frames (~20 ms measured); it was ~100 ms before the first draw was immediate
+    # One or two frames (~20 ms measured); about 100 ms before the first draw was made immediate.
+    assert longest < 150, table
 
 
 def test_loss_plot_python_to_js(tour):
