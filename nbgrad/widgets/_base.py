@@ -186,6 +186,7 @@ class FallbackWidget(anywidget.AnyWidget):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._display_id: str | None = None
+        self._stale = False  # the displayed fallback is older than the widget's data or options
 
     def _fallback_html(self) -> str:
         raise NotImplementedError
@@ -215,6 +216,12 @@ class FallbackWidget(anywidget.AnyWidget):
             self._display_id = f"nbgrad-{self.model_id}"
         data, metadata = self._repr_mimebundle_()
         ipython.display(data, metadata=metadata, raw=True, display_id=self._display_id)
+
+    def refresh_if_stale(self) -> None:
+        """:meth:`refresh_fallback`, when something changed since the last refresh."""
+        if self._stale:
+            self._stale = False
+            self.refresh_fallback()
 
     def refresh_fallback(self) -> bool:
         """Replace the fallback stored in the displayed output(s) by the current picture; False if never shown.

@@ -341,7 +341,6 @@ class LossPlot(FallbackWidget):
         # flush, and only the snapshot, the static picture and the read-back methods need it.
         self._unmerged: list[np.ndarray] = []
         self._throttle = Throttle(interval)
-        self._stale = False  # the displayed fallback is older than the data or the options
         self._hook = on_cell_end(self._cell_ended)
         self.observe(self._options_changed, names=["log_scale", "smoothing", "x_axis", "height", "title"])
 
@@ -452,9 +451,7 @@ class LossPlot(FallbackWidget):
     def finish(self) -> None:
         """Send everything and refresh the static picture (a cell that logged does this when it ends)."""
         self.flush()
-        if self._stale:
-            self._stale = False
-            self.refresh_fallback()
+        self.refresh_if_stale()
 
     def close(self) -> None:
         """Finish, then close the widget; the output keeps the static picture of the final curves."""

@@ -157,7 +157,6 @@ class TrainingMonitor(FallbackWidget):
         self._recording = False
         self._handles: list = []
         self._opt_wrapper = None
-        self._stale = False  # the displayed fallback is older than the data
         self._attach()
         self._cell_hook = on_cell_end(self._cell_ended)
         self._push()
@@ -402,9 +401,7 @@ class TrainingMonitor(FallbackWidget):
     def finish(self) -> None:
         """Send everything and refresh the static table of the displayed output (done at the end of each cell)."""
         self._push()
-        if self._stale:
-            self._stale = False
-            self.refresh_fallback()
+        self.refresh_if_stale()
 
     def _cell_ended(self) -> None:
         if self._stale:
