@@ -38,6 +38,53 @@ def test_grads_of_two_leaves_do_not_alias(device):
     assert b.grad.tolist() == [1.0, 1.0]
 
 
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a, b: (a * b + b / a - 2 * a).sin().exp().tanh(),
+        lambda a, b: (3 - a) * (b / 2.5) - 1 / b,
+        lambda a, b: nb.nn.functional.softmax(a * b, dim=1) + nb.nn.functional.log_softmax(a - b, dim=0),
+        lambda a, b: nb.nn.functional.gelu(a) * nb.nn.functional.leaky_relu(b, 0.2) + a.sigmoid() * b.relu(),
+        lambda a, b: nb.nn.functional.linear(a, b, b[0]) + nb.nn.functional.mse_loss(a, b),
+    ],
+)
+def test_array_and_tensor_backward_agree(fn, device):
+    """A plain backward runs the derivatives on arrays; create_graph runs the same formulas on Tensors."""
+    rng = np.random.default_rng(0)
+    a, b = (nb.tensor(rng.uniform(0.5, 2.0, (3, 3)), device=device, requires_grad=True) for _ in range(2))
+    seed = nb.tensor(rng.standard_normal((3, 3)), device=device)
+    fn(a, b).backward(seed)
+    on_tensors = nb.autograd.grad(fn(a, b), (a, b), seed, create_graph=True)
+    for plain, recorded in zip((a.grad, b.grad), on_tensors):
+        assert recorded.requires_grad and not plain.requires_grad
+        assert_close(plain, nb.backend.to_numpy(recorded.detach()._data), rtol=1e-12)
+
+
+def test_leaf_takes_a_fresh_gradient_without_copying_and_copies_a_shared_one():
+    made = []
+
+    class Twice(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * 2 + b * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            g = grad._data * 2
+            made.append(weakref.ref(g))  # numpy arrays take weak references: no reference count is added
+            return g, g  # the same array for both inputs
+
+    a, b = nb.randn(3, requires_grad=True), nb.randn(3, requires_grad=True)
+    Twice.apply(a, b).sum().backward()
+    assert not np.shares_memory(a.grad._data, b.grad._data)
+    # The last leaf to finish holds the only reference left: it takes the array itself.
+    assert sum(made[0]() is t.grad._data for t in (a, b)) == 1
+    seed = nb.ones(3)
+    a.grad = None
+    a.backward(seed)  # the user's own gradient: .grad must be a copy
+    assert not np.shares_memory(a.grad._data, seed._data)
+
+
 def test_non_scalar_backward_needs_gradient(device):
     x = nb.ones(3, device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"grad can be implicitly created only for scalar outputs.*\(3,\)"):

@@ -39,7 +39,7 @@ def _count_dependencies(roots):
 
 
 def _add(a, b):
-    """Sum of two gradient Tensors (either may be None)."""
+    """Sum of two gradients (either may be None)."""
     if a is None:
         return b
     if b is None:
@@ -47,46 +47,46 @@ def _add(a, b):
     return a + b
 
 
-def _sum(a, b, create_graph: bool):
-    """Two gradient contributions added: as arrays unless the backward is being recorded."""
-    if create_graph:
-        return a + b
-    return Tensor._wrap(a._data + b._data)
+def _owned(array) -> bool:
+    """True when nothing but the engine refers to the gradient ``array``.
 
-
-def _owned(grad) -> bool:
-    """True when nothing but the engine refers to ``grad`` and its array.
-
-    Then ``.grad`` can take it as is; otherwise it must be copied so that an
-    in-place change of one leaf's ``.grad`` does not show up in another's.
+    Then ``.grad`` can take it as is; otherwise it must be copied, so that an
+    in-place change of one leaf's ``.grad`` does not show up in another's
+    (``a + b`` hands the same gradient array to both).
     """
-    # getrefcount counts its own argument; the caller and the engine hold two more.
-    return grad._data.base is None and sys.getrefcount(grad._data) <= 2 and sys.getrefcount(grad) <= 4
+    # getrefcount counts its own argument; this function's, the caller's and _finish_leaf's names hold three more.
+    return getattr(array, "base", None) is None and sys.getrefcount(array) <= 4
 
 
 def _accumulate_into_leaf(leaf, grad, create_graph) -> None:
-    if grad._data.dtype != leaf._data.dtype:
+    """Add ``grad`` (a Tensor under create_graph, else an array) into ``leaf.grad``."""
+    if create_graph:
+        if grad.dtype != leaf.dtype:
+            grad = grad.to(leaf.dtype)
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        return
+    if grad.dtype != leaf._data.dtype:
         # Mixed-precision graphs (float32 leaf used with float64 tensors) still give
         # a .grad of the leaf's own dtype, as in torch.
-        grad = grad.to(leaf.dtype) if create_graph else Tensor._wrap(grad._data.astype(leaf._data.dtype))
-    if leaf.grad is None:
-        if create_graph:
-            leaf.grad = grad
-        else:
-            leaf.grad = Tensor._wrap(grad._data if _owned(grad) else grad._data.copy())
-    elif create_graph or leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + grad
+        grad = grad.astype(leaf._data.dtype)
+    existing = leaf.grad
+    if existing is None:
+        leaf.grad = Tensor._wrap(grad if _owned(grad) else grad.copy())
+    elif existing.requires_grad:
+        leaf.grad = existing + Tensor._wrap(grad)
+    elif existing.shape == grad.shape and existing.dtype == grad.dtype:
+        existing._data += grad
+        existing._version[0] += 1
     else:
-        existing = leaf.grad
-        if existing.shape == grad.shape and existing.dtype == grad.dtype:
-            existing._data += grad._data
-            existing._version[0] += 1
-        else:
-            leaf.grad = Tensor._wrap(existing._data + grad._data)
+        leaf.grad = Tensor._wrap(existing._data + grad)
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, allow_unused=False):
     """Propagate ``root_grads`` from the tensors ``roots`` back through the graph.
+
+    Gradients travel between nodes as raw arrays, unless ``create_graph`` asks
+    for the backward to be recorded: then they are Tensors. Only the nodes that
+    need Tensors (user Functions, hooks, anomaly mode) see them wrapped.
 
     Args:
         roots: output tensors (non-leaf, or leaves that require grad).
@@ -105,11 +105,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     for t, g in zip(roots, root_grads):
         target = t.grad_fn if t.grad_fn is not None else t
         key = target if t._output_nr == 0 else (target, t._output_nr)
-        grads[key] = _add(grads.get(key), g)
+        grads[key] = _add(grads.get(key), g if create_graph else g._data)
         if isinstance(target, Function) and target not in root_nodes:
             root_nodes.append(target)
 
-    capture = None
+    capture = wanted_nodes = wanted_leaves = None
     if inputs is not None:
         # Non-leaf inputs are captured when their grad_fn is about to run.
         capture = {}
@@ -132,28 +132,35 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         # Leaves that are roots themselves (x.backward() on a leaf).
         for target in [k for k in grads if isinstance(k, Tensor)]:
             if deps.get(target, 0) == 0:
-                _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
-        # The plain case (no hooks, anomaly mode or autograd.grad capture) is
-        # inlined: this loop runs once per node of every backward pass.
-        plain = not check_anomaly and capture is None
+                _finish_leaf(target, grads.pop(target), create_graph, capture, wanted_leaves)
+        # The plain case (no create_graph, hooks, anomaly mode, nor a gradient
+        # that autograd.grad captures here) is inlined: this loop runs once per
+        # node of every backward pass.
+        plain = not create_graph and not check_anomaly
         freed = FREED_MESSAGE
         while ready:
             node = ready.pop()
             grad_output = grads.pop(node, None)
-            if plain and node._plain:
+            if plain and node._plain and (capture is None or node not in wanted_nodes):
                 if grad_output is None:
                     grad_inputs = (None,) * len(node.next_edges)
                 else:
                     if node._freed:
                         raise RuntimeError(freed.format(name=node.name()))
-                    grad_inputs = node.backward(node, grad_output)
+                    grad_inputs = node._backward_arrays(grad_output)
                     if type(grad_inputs) is not tuple:
                         grad_inputs = (grad_inputs,)
             else:
                 grad_outputs = [grad_output] + [grads.pop((node, nr), None) for nr in range(1, node._n_outputs)]
-                grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, inputs and wanted_nodes)
+                if create_graph:
+                    grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes)
+                else:  # this node needs Tensors: wrap its gradients for it, and unwrap what it returns
+                    grad_outputs = [_as_tensor(g) for g in grad_outputs]
+                    grad_inputs = _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes)
+                    grad_inputs = tuple([_as_array(g) for g in grad_inputs])
             if not retain_graph:
                 node._release()
+            leaves = None
             for edge, g in zip(node.next_edges, grad_inputs):
                 if edge is None:
                     continue
@@ -163,12 +170,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 if g is not None:
                     key = target if nr == 0 else (target, nr)
                     prev = grads.get(key)
-                    grads[key] = g if prev is None else _sum(prev, g, create_graph)
+                    grads[key] = g if prev is None else prev + g
                 if remaining == 0:
                     if isinstance(target, Function):
                         ready.append(target)
                     elif target in grads:
-                        _finish_leaf(target, grads.pop(target), create_graph, capture, inputs and wanted_leaves)
+                        leaves = [target] if leaves is None else leaves + [target]
+            if leaves is not None:
+                # This loop's names let go of the gradients first: then a leaf takes its gradient
+                # array as .grad without a copy when nothing else holds it (see _owned).
+                grad_output = grad_inputs = g = None
+                for leaf in leaves:
+                    _finish_leaf(leaf, grads.pop(leaf), create_graph, capture, wanted_leaves)
     finally:
         STATE.enabled = prev_enabled
         errstate.__exit__(None, None, None)
@@ -187,8 +200,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return tuple(result)
 
 
+def _as_tensor(g):
+    return None if g is None else Tensor._wrap(g)
+
+
+def _as_array(g):
+    return None if g is None else g._data
+
+
 def _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes):
-    """Run one node's hooks and backward; return one gradient per input edge."""
+    """Run one node's hooks and backward on Tensors; return one gradient per input edge."""
     n_edges = len(node.next_edges)
     if all(g is None for g in grad_outputs):
         return (None,) * n_edges
@@ -207,6 +228,8 @@ def _run_node(node, grad_outputs, check_anomaly, capture, wanted_nodes):
     if len(grad_inputs) != n_edges:
         if len(grad_inputs) > n_edges and all(g is None for g in grad_inputs[n_edges:]):
             grad_inputs = grad_inputs[:n_edges]
+        elif len(grad_inputs) < n_edges and node._builtin:  # built-in ops may leave out trailing Nones
+            grad_inputs = grad_inputs + (None,) * (n_edges - len(grad_inputs))
         else:
             raise RuntimeError(
                 f"{node.name()}: backward returned {len(grad_inputs)} gradient(s) but forward took {n_edges} input(s)"
@@ -272,12 +295,16 @@ def _check_user_grads(node, grad_inputs):
 
 def _finish_leaf(leaf, grad, create_graph, capture, wanted_leaves) -> None:
     """All contributions to a leaf have arrived: run its hooks, then store the sum."""
-    for fn in list(leaf._hooks or ()):
-        new = fn(grad)
-        if new is not None:
-            grad = new
-    if wanted_leaves is not None and capture is not None:
-        if leaf in wanted_leaves:
-            capture[wanted_leaves[leaf]] = grad
-        return
+    if leaf._hooks or capture is not None:
+        t = grad if create_graph else Tensor._wrap(grad)
+        for fn in list(leaf._hooks or ()):
+            new = fn(t)
+            if new is not None:
+                t = new
+        if capture is not None:
+            if leaf in wanted_leaves:
+                capture[wanted_leaves[leaf]] = t
+            return
+        grad = t if create_graph else t._data
+        del t  # so that _owned() sees the array's true users
     _accumulate_into_leaf(leaf, grad, create_graph)

@@ -237,6 +237,18 @@ class Function:
         if stack is not None:
             state["_stack"] = stack
 
+    def _backward_arrays(self, grad):
+        """``backward`` on raw arrays: how the engine runs a plain node when no graph is recorded.
+
+        Gradients travel between nodes as arrays then (no Tensor per step).
+        This default wraps and unwraps around ``backward``; ops whose backward
+        is a formula over arrays (``nbgrad.ops.math_ns.Formula``) skip that.
+        """
+        out = type(self).backward(self, _wrap(grad))
+        if type(out) is tuple:
+            return tuple([None if g is None else g._data for g in out])
+        return None if out is None else out._data
+
     # ------------------------------------------------------------- forward
     @staticmethod
     def forward(ctx, *args):

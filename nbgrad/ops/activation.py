@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from nbgrad import backend
-from nbgrad.autograd.function import OUTPUT, Function
+from nbgrad.autograd.function import OUTPUT
 from nbgrad.autograd.grad_mode import is_grad_enabled
 from nbgrad.ops import elementwise as ew
 from nbgrad.ops import math_ns
@@ -67,9 +67,7 @@ def _keep_shape(shape, dim: int) -> tuple:
     return tuple(1 if i == dim else n for i, n in enumerate(shape))
 
 
-class Softmax(Function):
-    _builtin = True
-
+class Softmax(math_ns.Formula):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
@@ -77,17 +75,13 @@ class Softmax(Function):
         return _softmax_array(x._data, dim)
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        keep = _keep_shape(y.shape, ctx.dim)
+    def derivative(ctx, g, y, m):
         # y * (g - <g, y>) along dim; y is the node's own output, so under
         # create_graph a second derivative flows through this node again.
-        return math_ns.run(lambda g, y, m: y * (g - m.sum_to(g * y, keep)), grad, y), None
+        return y * (g - m.sum_to(g * y, _keep_shape(y.shape, ctx.dim)))
 
 
-class LogSoftmax(Function):
-    _builtin = True
-
+class LogSoftmax(math_ns.Formula):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
@@ -95,11 +89,8 @@ class LogSoftmax(Function):
         return _log_softmax_array(x._data, dim)
 
     @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        keep = _keep_shape(y.shape, ctx.dim)
-        p = y.exp() if is_grad_enabled() else Tensor._wrap(np.exp(y._data))
-        return math_ns.run(lambda g, p, m: g - p * m.sum_to(g, keep), grad, p), None
+    def derivative(ctx, g, y, m):
+        return g - m.exp(y) * m.sum_to(g, _keep_shape(y.shape, ctx.dim))
 
 
 def _softmax_input(input: Tensor, dtype, op: str) -> Tensor:
@@ -269,19 +260,16 @@ def _activation(name: str, compute, derivative, saves: str = "x"):
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(inputs[0] if save_x else None, OUTPUT if save_y else None)
 
-    def backward(ctx, grad):
-        params = ctx.params
-        gx = math_ns.run_saved(lambda g, x, y, m: derivative(g, x, y, m, *params), ctx, grad)
-        return (gx,) + (None,) * len(params)
+    def node_derivative(ctx, g, x, y, m):
+        return derivative(g, x, y, m, *ctx.params)
 
     return type(
         name,
-        (Function,),
+        (math_ns.Formula,),
         {
-            "_builtin": True,
             "forward": staticmethod(forward),
             "setup_context": staticmethod(setup_context),
-            "backward": staticmethod(backward),
+            "derivative": staticmethod(node_derivative),
             "__doc__": f"The ``{name.lower()}`` activation (one graph node).",
             "__module__": __name__,
         },

@@ -91,8 +91,13 @@ def _saved_operands(ctx) -> tuple:
     return (sa if a is None else a), (sb if b is None else b), *extra
 
 
-class Add(Function):
-    _builtin = True
+def _operands(ctx, a, b) -> tuple:
+    """The saved operands of a binary op, with the Python numbers put back where no Tensor was saved."""
+    sa, sb = ctx.scalars
+    return (sa if a is None else a), (sb if b is None else b)
+
+
+class Add(math_ns.Formula):
     _ufunc = staticmethod(np.add)
     setup_context = staticmethod(_setup_shapes)
 
@@ -101,12 +106,11 @@ class Add(Function):
         return _compute(type(ctx)._ufunc, a, b, type(ctx).__name__.lower())
 
     @staticmethod
-    def backward(ctx, grad):
-        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
-        negate_b = type(ctx) is Sub
-        return math_ns.run(
-            lambda g, m: (m.sum_to(g, sa) if need_a else None, m.sum_to(-g if negate_b else g, sb) if need_b else None),
-            grad,
+    def derivative(ctx, g, m):
+        (sa, sb), (edge_a, edge_b) = ctx.shapes, ctx.next_edges
+        return (
+            m.sum_to(g, sa) if edge_a is not None else None,
+            m.sum_to(-g if type(ctx) is Sub else g, sb) if edge_b is not None else None,
         )
 
 
@@ -114,9 +118,7 @@ class Sub(Add):
     _ufunc = staticmethod(np.subtract)
 
 
-class Mul(Function):
-    _builtin = True
-
+class Mul(math_ns.Formula):
     setup_context = staticmethod(_setup_operands)
 
     @staticmethod
@@ -124,18 +126,16 @@ class Mul(Function):
         return _compute(np.multiply, a, b, "mul")
 
     @staticmethod
-    def backward(ctx, grad):
-        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
-        return math_ns.run(
-            lambda g, a, b, m: (m.sum_to(g * b, sa) if need_a else None, m.sum_to(g * a, sb) if need_b else None),
-            grad,
-            *_saved_operands(ctx),
+    def derivative(ctx, g, a, b, m):
+        (sa, sb), (edge_a, edge_b) = ctx.shapes, ctx.next_edges
+        a, b = _operands(ctx, a, b)
+        return (
+            m.sum_to(g * b, sa) if edge_a is not None else None,
+            m.sum_to(g * a, sb) if edge_b is not None else None,
         )
 
 
-class Div(Function):
-    _builtin = True
-
+class Div(math_ns.Formula):
     @staticmethod
     def forward(ctx, a, b):
         ad, bd = _binary_inputs(a, b, "div")
@@ -150,14 +150,12 @@ class Div(Function):
             raise _broadcast_error("div", a, b) from None
 
     @staticmethod
-    def backward(ctx, grad):
-        _, b, out = _saved_operands(ctx)
-        (sa, sb), (need_a, need_b) = ctx.shapes, ctx.needs_input_grad
-        return math_ns.run(
-            lambda g, b, y, m: (m.sum_to(g / b, sa) if need_a else None, m.sum_to(-g * y / b, sb) if need_b else None),
-            grad,
-            b,
-            out,
+    def derivative(ctx, g, _, b, y, m):
+        (sa, sb), (edge_a, edge_b) = ctx.shapes, ctx.next_edges
+        _, b = _operands(ctx, None, b)
+        return (
+            m.sum_to(g / b, sa) if edge_a is not None else None,
+            m.sum_to(-g * y / b, sb) if edge_b is not None else None,
         )
 
 
@@ -407,9 +405,9 @@ def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: boo
     Args:
         name: the class name (the node is shown as ``<name>Backward0``).
         compute: array -> array.
-        derivative: ``(grad, x, y, m) -> grad_input`` written with operators and
-            the functions of the math namespace ``m`` (see ``math_ns``), so that it
-            runs on arrays or on Tensors; ``None`` for a zero gradient (floor, sign...).
+        derivative: ``(ctx, grad, x, y, m) -> grad_input`` written with operators and
+            the functions of the math namespace ``m`` (see :class:`math_ns.Formula`), so
+            that it runs on arrays or on Tensors; ``None`` for a zero gradient (floor, sign...).
         saves: which of input ``x`` and output ``y`` backward needs.
         floats: integer inputs are converted to the default float first.
     """
@@ -425,23 +423,21 @@ def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: boo
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(inputs[0] if save_x else None, OUTPUT if save_y else None)
 
-    def backward(ctx, grad):
-        if derivative is None:
-            return grad * 0
-        return math_ns.run_saved(derivative, ctx, grad)
-
     return type(
         name,
-        (Function,),
+        (math_ns.Formula,),
         {
-            "_builtin": True,
             "forward": staticmethod(forward),
             "setup_context": staticmethod(setup_context),
-            "backward": staticmethod(backward),
+            "derivative": staticmethod(derivative or _zero_derivative),
             "__doc__": f"Elementwise ``{name.lower()}`` (a graph node).",
             "__module__": __name__,
         },
     )
+
+
+def _zero_derivative(ctx, g, x, y, m):
+    return g * 0
 
 
 def _sigmoid(a):
@@ -454,31 +450,31 @@ def _sigmoid(a):
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
 
-Neg = _unary_op("Neg", np.negative, lambda g, x, y, m: -g, saves="", floats=False)
-Abs = _unary_op("Abs", np.abs, lambda g, x, y, m: g * m.sign(x), floats=False)
-Exp = _unary_op("Exp", np.exp, lambda g, x, y, m: g * y, saves="y")
-Exp2 = _unary_op("Exp2", np.exp2, lambda g, x, y, m: g * y * _LN2, saves="y")
-Expm1 = _unary_op("Expm1", np.expm1, lambda g, x, y, m: g * (y + 1), saves="y")
-Log = _unary_op("Log", np.log, lambda g, x, y, m: g / x)
-Log2 = _unary_op("Log2", np.log2, lambda g, x, y, m: g / (x * _LN2))
-Log10 = _unary_op("Log10", np.log10, lambda g, x, y, m: g / (x * _LN10))
-Log1p = _unary_op("Log1p", np.log1p, lambda g, x, y, m: g / (x + 1))
-Sqrt = _unary_op("Sqrt", np.sqrt, lambda g, x, y, m: g / (2 * y), saves="y")
-Rsqrt = _unary_op("Rsqrt", lambda a: 1 / np.sqrt(a), lambda g, x, y, m: g * -0.5 * y / x, saves="xy")
-Sin = _unary_op("Sin", np.sin, lambda g, x, y, m: g * m.cos(x))
-Cos = _unary_op("Cos", np.cos, lambda g, x, y, m: -g * m.sin(x))
-Tan = _unary_op("Tan", np.tan, lambda g, x, y, m: g * (1 + y * y), saves="y")
-Asin = _unary_op("Asin", np.arcsin, lambda g, x, y, m: g * m.rsqrt(1 - x * x))
-Acos = _unary_op("Acos", np.arccos, lambda g, x, y, m: -g * m.rsqrt(1 - x * x))
-Atan = _unary_op("Atan", np.arctan, lambda g, x, y, m: g / (1 + x * x))
-Sinh = _unary_op("Sinh", np.sinh, lambda g, x, y, m: g * m.cosh(x))
-Cosh = _unary_op("Cosh", np.cosh, lambda g, x, y, m: g * m.sinh(x))
+Neg = _unary_op("Neg", np.negative, lambda ctx, g, x, y, m: -g, saves="", floats=False)
+Abs = _unary_op("Abs", np.abs, lambda ctx, g, x, y, m: g * m.sign(x), floats=False)
+Exp = _unary_op("Exp", np.exp, lambda ctx, g, x, y, m: g * y, saves="y")
+Exp2 = _unary_op("Exp2", np.exp2, lambda ctx, g, x, y, m: g * y * _LN2, saves="y")
+Expm1 = _unary_op("Expm1", np.expm1, lambda ctx, g, x, y, m: g * (y + 1), saves="y")
+Log = _unary_op("Log", np.log, lambda ctx, g, x, y, m: g / x)
+Log2 = _unary_op("Log2", np.log2, lambda ctx, g, x, y, m: g / (x * _LN2))
+Log10 = _unary_op("Log10", np.log10, lambda ctx, g, x, y, m: g / (x * _LN10))
+Log1p = _unary_op("Log1p", np.log1p, lambda ctx, g, x, y, m: g / (x + 1))
+Sqrt = _unary_op("Sqrt", np.sqrt, lambda ctx, g, x, y, m: g / (2 * y), saves="y")
+Rsqrt = _unary_op("Rsqrt", lambda a: 1 / np.sqrt(a), lambda ctx, g, x, y, m: g * -0.5 * y / x, saves="xy")
+Sin = _unary_op("Sin", np.sin, lambda ctx, g, x, y, m: g * m.cos(x))
+Cos = _unary_op("Cos", np.cos, lambda ctx, g, x, y, m: -g * m.sin(x))
+Tan = _unary_op("Tan", np.tan, lambda ctx, g, x, y, m: g * (1 + y * y), saves="y")
+Asin = _unary_op("Asin", np.arcsin, lambda ctx, g, x, y, m: g * m.rsqrt(1 - x * x))
+Acos = _unary_op("Acos", np.arccos, lambda ctx, g, x, y, m: -g * m.rsqrt(1 - x * x))
+Atan = _unary_op("Atan", np.arctan, lambda ctx, g, x, y, m: g / (1 + x * x))
+Sinh = _unary_op("Sinh", np.sinh, lambda ctx, g, x, y, m: g * m.cosh(x))
+Cosh = _unary_op("Cosh", np.cosh, lambda ctx, g, x, y, m: g * m.sinh(x))
 # Written with array-array products only: a Python scalar costs NumPy twice as much.
-Tanh = _unary_op("Tanh", np.tanh, lambda g, x, y, m: g - g * y * y, saves="y")
-Sigmoid = _unary_op("Sigmoid", _sigmoid, lambda g, x, y, m: (g - g * y) * y, saves="y")
-Relu = _unary_op("Relu", lambda a: np.maximum(a, 0), lambda g, x, y, m: g * (y > 0), saves="y", floats=False)
-Reciprocal = _unary_op("Reciprocal", np.reciprocal, lambda g, x, y, m: -g * y * y, saves="y")
-Square = _unary_op("Square", np.square, lambda g, x, y, m: g * 2 * x, floats=False)
+Tanh = _unary_op("Tanh", np.tanh, lambda ctx, g, x, y, m: g - g * y * y, saves="y")
+Sigmoid = _unary_op("Sigmoid", _sigmoid, lambda ctx, g, x, y, m: (g - g * y) * y, saves="y")
+Relu = _unary_op("Relu", lambda a: np.maximum(a, 0), lambda ctx, g, x, y, m: g * (y > 0), saves="y", floats=False)
+Reciprocal = _unary_op("Reciprocal", np.reciprocal, lambda ctx, g, x, y, m: -g * y * y, saves="y")
+Square = _unary_op("Square", np.square, lambda ctx, g, x, y, m: g * 2 * x, floats=False)
 Sign = _unary_op("Sign", np.sign, saves="", floats=False)
 Floor = _unary_op("Floor", np.floor, saves="", floats=False)
 Ceil = _unary_op("Ceil", np.ceil, saves="", floats=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbgrad.autograd.function import Function
 from nbgrad.ops import math_ns
 from nbgrad.ops._util import check_same_device
 from nbgrad.tensor import Tensor
@@ -29,9 +28,7 @@ def _linear_grads(g, x, w, m, needs):
     return gx, gw, gb
 
 
-class Linear(Function):
-    _builtin = True
-
+class Linear(math_ns.Formula):
     @staticmethod
     def forward(ctx, x, w, b):
         a = x._data
@@ -46,9 +43,8 @@ class Linear(Function):
         ctx.save_for_backward(x, w)
 
     @staticmethod
-    def backward(ctx, grad):
-        needs = ctx.needs_input_grad
-        return math_ns.run_saved(lambda g, x, w, m: _linear_grads(g, x, w, m, needs), ctx, grad)
+    def derivative(ctx, g, x, w, m):
+        return _linear_grads(g, x, w, m, ctx.needs_input_grad)
 
 
 def linear(input: Tensor, weight: Tensor, bias: "Tensor | None" = None) -> Tensor:

@@ -497,10 +497,8 @@ class _Pointwise(NamedTuple):
     denom: int  # what 'mean' divides by ('batchmean' divides by the batch size)
 
 
-class PointwiseLoss(Function):
+class PointwiseLoss(math_ns.Formula):
     """``reduce(weight * l(input, target))`` as one node; subclasses only name it."""
-
-    _builtin = True
 
     @staticmethod
     def forward(ctx, input, target, weight, pos_weight, spec):
@@ -517,23 +515,18 @@ class PointwiseLoss(Function):
         ctx.save_for_backward(*inputs[:4])
 
     @staticmethod
-    def backward(ctx, grad):
+    def derivative(ctx, g, x, t, w, pw, m):
         spec = ctx.spec
         need_x, need_t = ctx.needs_input_grad[:2]
         scale = 1 / spec.denom if spec.reduction == "mean" and spec.denom else 1.0
-
-        def formula(g, x, t, w, pw, m):
+        with np.errstate(divide="ignore", invalid="ignore"):
             dx, dt = spec.derivs(x, t, pw, m, need_t, *spec.params)
             g = g * scale if scale != 1.0 else g
             if w is not None:
                 g = g * w
             gx = m.sum_to(g * dx, tuple(x.shape)) if need_x else None
             gt = m.sum_to(g * dt, tuple(t.shape)) if need_t else None
-            return gx, gt
-
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gx, gt = math_ns.run_saved(formula, ctx, grad)
-        return gx, gt, None, None, None
+        return gx, gt
 
 
 def _loss_node(name: str):

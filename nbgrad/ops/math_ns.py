@@ -1,14 +1,16 @@
 """Two namespaces with the same names, so a derivative is written once for arrays and Tensors.
 
-A backward formula such as ``lambda g, x, y, m: g * m.cos(x)`` runs
+A backward formula such as ``lambda ctx, g, x, y, m: g * m.cos(x)`` runs
 
 - on raw arrays with :data:`ARRAYS` during an ordinary backward (no graph is
-  recorded, so no Tensor or node is made per step: this is most of the speed
-  of the backward pass), and
+  recorded, so no Tensor or node is made per step, and gradients travel
+  between nodes as arrays: this is most of the speed of the backward pass), and
 - on Tensors with :data:`TENSORS` when ``create_graph=True``, so the
   backward is itself recorded and higher-order gradients are exact.
 
 Operators (``+ - * / **``, comparisons) work on both without a namespace.
+Ops whose whole backward is such a formula subclass :class:`Formula`; others
+call :func:`run` from their ``backward``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from nbgrad.autograd.function import Function
 from nbgrad.autograd.grad_mode import STATE
 from nbgrad.ops.broadcast import sum_to, sum_to_array
 from nbgrad.tensor import Tensor
@@ -38,15 +41,50 @@ _wrap = Tensor._wrap  # bound once: run on every node of every backward
 TENSORS = SimpleNamespace(sum_to=sum_to)
 
 
-def run_saved(formula, ctx, grad: Tensor):
-    """:func:`run` with the operands that ``ctx`` saved for backward, in the order saved."""
-    if STATE.enabled:
-        return formula(grad, *ctx.saved_tensors, TENSORS)
-    g = grad._data
-    out = formula(g, *ctx._unpack_saved(True), ARRAYS)
-    if type(out) is not tuple and out is not g and out is not None:  # one new array: the common case
-        return _wrap(out)
-    return _as_tensors(out, g, grad)
+class Formula(Function):
+    """A built-in op whose backward is one formula, written once for arrays and Tensors.
+
+    Subclasses define ``derivative(ctx, grad, *saved, m)`` as a static method:
+    the input gradient(s) from the output's gradient and the values saved for
+    backward (in the order saved), written with operators and the functions of
+    the namespace ``m``. It returns one gradient, or a tuple with one per
+    forward argument (trailing ``None`` may be left out). In an ordinary
+    backward the engine calls it on arrays with :data:`ARRAYS`, so no Tensor
+    or node is made per step; with ``create_graph=True`` (or hooks, anomaly
+    mode) ``backward`` calls it on Tensors with :data:`TENSORS`, so the
+    backward is itself recorded.
+
+    Example::
+
+        class Sin(Formula):
+            @staticmethod
+            def forward(ctx, x):
+                return np.sin(x._data)
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                ctx.save_for_backward(inputs[0])
+
+            @staticmethod
+            def derivative(ctx, g, x, m):
+                return g * m.cos(x)
+    """
+
+    _builtin = True
+
+    @staticmethod
+    def derivative(ctx, grad, *saved_and_m):
+        raise NotImplementedError(f"{type(ctx).__name__} must define derivative(ctx, grad, *saved, m)")
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        if STATE.enabled:  # create_graph=True: record the backward itself
+            return ctx.derivative(ctx, grad, *ctx.saved_tensors, TENSORS)
+        g = grad._data
+        return _as_tensors(ctx.derivative(ctx, g, *ctx._unpack_saved(True), ARRAYS), g, grad)
+
+    def _backward_arrays(self, grad):
+        return self.derivative(self, grad, *self._unpack_saved(True), ARRAYS)
 
 
 def run(formula, grad: Tensor, *operands):
