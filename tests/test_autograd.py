@@ -328,6 +328,26 @@ def test_custom_function(device):
     assert nb.autograd.gradgradcheck(Cube.apply, (x,))
 
 
+def test_custom_function_reads_needs_input_grad_in_forward():
+    seen = []
+
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            seen.append(ctx.needs_input_grad)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, None
+
+    x, w = nb.ones(2, requires_grad=True), nb.ones(2)
+    Scale.apply(x, w)
+    with nb.no_grad():
+        Scale.apply(x, w)
+    assert seen == [(True, False), (False, False)]
+
+
 def test_custom_function_multiple_outputs(device):
     x = nb.tensor([1.5, -2.0, 0.5], dtype=nb.float64, device=device, requires_grad=True)
     pos, neg = SplitSigns.apply(x)

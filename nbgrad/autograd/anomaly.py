@@ -163,7 +163,7 @@ def _modules_of(node) -> "tuple | None":
 
     Read from ``node._module``, the module call (with its parent calls) that every node records.
     """
-    call = node.__dict__.get("_module")
+    call = getattr(node, "_module", None)
     modules = []
     while call is not None:
         modules.append(call.module)
@@ -236,7 +236,7 @@ def check_backward(node, grads, grad_outputs) -> None:
             continue
         nans, infs = _bad_counts(g._data)
         if nans or infs:
-            stack = node.__dict__.get("_stack")
+            stack = getattr(node, "_stack", None)
             where = module_path(_modules_of(node))
             message = (
                 f"anomaly detected: {node.name()} returned {nans} NaN and {infs} Inf value(s) in the gradient "

@@ -99,6 +99,12 @@ class Function:
         next_functions: ``((grad_fn or leaf tensor, output_nr) | None, ...)``.
     """
 
+    # What describes the graph lives in slots, apart from what backward needs (the instance
+    # ``__dict__``: saved tensors and whatever an op keeps on ctx). Freeing a node after its
+    # backward is then one dict clear, and a freed graph can still be drawn. The slots are
+    # set when the node is recorded (``_stack`` only in anomaly mode).
+    __slots__ = ("next_edges", "_module", "_out_shape", "_stack", "_freed", "__dict__", "__weakref__")
+
     # Subclasses inside nbgrad set this to True: their forward returns raw arrays
     # and their backward is named like torch's (``MulBackward0``).
     _builtin = False
@@ -107,10 +113,8 @@ class Function:
 
     # Per-node state starts as these class-level defaults: apply() makes nodes
     # without running __init__, which matters when every op makes one.
-    next_edges = ()
     _saved = ()
     _to_save = ()
-    _freed = False
     _has_hooks = False  # set by hooks_table(): lets the engine skip hook lookups
     # True for nodes the engine may run on its inlined fast path: built-in, one
     # output, no hooks. Set per class by __init_subclass__, cleared by hooks_table().
@@ -217,25 +221,9 @@ class Function:
         return _RemovableHandle(hooks, hook)
 
     def _release(self) -> None:
-        """Free what backward needed: saved tensors and anything else kept on ctx."""
-        state = self.__dict__
-        # What describes the graph (not what backward needed) stays, so a freed graph can still be drawn.
-        # Spelled out rather than looped over: this runs once per node of every backward pass.
-        edges, module, shape, stack = (
-            state["next_edges"],
-            state.get("_module"),
-            state.get("_out_shape"),
-            state.get("_stack"),
-        )
-        state.clear()
-        state["next_edges"] = edges
-        state["_freed"] = True
-        if module is not None:
-            state["_module"] = module
-        if shape is not None:
-            state["_out_shape"] = shape
-        if stack is not None:
-            state["_stack"] = stack
+        """Free what backward needed: saved tensors and anything else kept on ctx (not the slots)."""
+        self.__dict__.clear()
+        self._freed = True
 
     def _backward_arrays(self, grad):
         """``backward`` on raw arrays: how the engine runs a plain node when no graph is recorded.
@@ -273,13 +261,12 @@ class Function:
                     ctx._connect_one(edges, args, result)
             return result
 
+        # Set before forward, so that forward can read ctx.needs_input_grad, as in torch.
         if not state.enabled:  # no_grad, or a backward pass without create_graph
+            ctx.next_edges = (None,) * len(args)
             return cls._wrap_outputs(cls.forward(ctx, *args), args)[0]
-        record = False
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
-                record = True
-                break
+        edges = ctx.next_edges = _edges_to(args)
+        record = edges.count(None) != len(edges)
         state.enabled = False
         try:
             out = cls.forward(ctx, *args)
@@ -312,9 +299,8 @@ class Function:
         """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
         self.next_edges = edges
         self._out_shape = result._data.shape  # for the graph view; a tuple the array already has
-        module = SCOPE.module
-        if module is not None:
-            self._module = module
+        self._module = SCOPE.module
+        self._freed = False
         result.grad_fn = self
         result.requires_grad = True
         setup = type(self).setup_context
@@ -335,12 +321,10 @@ class Function:
             anomaly.check_forward(self, (result,), args)
 
     def _connect(self, args, outputs) -> None:
-        """Wire this node into the graph: edges to inputs, grad_fn on outputs, saved tensors."""
-        self.next_edges = _edges_to(args)
-        if outputs and outputs[0] is not None:
-            self._out_shape = outputs[0]._data.shape
-        if SCOPE.module is not None:
-            self._module = SCOPE.module
+        """Wire this node into the graph (its edges are set already): grad_fn on outputs, saved tensors."""
+        self._out_shape = outputs[0]._data.shape if outputs and outputs[0] is not None else None
+        self._module = SCOPE.module
+        self._freed = False
         non_diff = self.__dict__.get("_non_differentiable", ())
         for nr, o in enumerate(outputs):
             if o is not None and id(o) not in non_diff:

@@ -201,7 +201,7 @@ def extract(roots, params: "dict | None" = None, show_saved: bool = False) -> Gr
             meta = shapes.get((id(fn), 0))
             if meta is not None:
                 node.detail = _fmt_shape(meta[0]) + _fmt_dtype(meta[1])
-            node.tag = fn.__dict__.get("_module")
+            node.tag = getattr(fn, "_module", None)
     _name_leaves_from_modules(nodes, edges)
     for i, name in outputs:
         nodes[i].kind = "output"
@@ -234,7 +234,7 @@ def _name_leaves_from_modules(nodes: list, edges: list) -> None:
 def _note_shapes(fn, shapes: dict) -> None:
     """Record output shapes this node reveals: its own, and those of the producers of its saved inputs."""
     state = fn.__dict__
-    out_shape = state.get("_out_shape")  # stored at record time when the engine does (see the report)
+    out_shape = getattr(fn, "_out_shape", None)  # stored at record time when the engine does (see the report)
     if out_shape is not None:
         shapes.setdefault((id(fn), 0), (out_shape, state.get("_out_dtype", "float32")))
     for nr, meta in enumerate(state.get("_output_meta") or ()):

@@ -264,7 +264,7 @@ class GraphView(FallbackWidget):
             if out.grad_fn is fn:
                 parts.append(_section("output value", tensor_html(out)))
         saved = fn.__dict__.get("_saved") or ()
-        if fn.__dict__.get("_freed") or not any(e is not None for e in saved):
+        if getattr(fn, "_freed", False) or not any(e is not None for e in saved):
             parts.append(
                 f"<div style='{H.MUTED}'>no saved tensors (none needed, or freed by backward: "
                 "<code>retain_graph=True</code> keeps them)</div>"
