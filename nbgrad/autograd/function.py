@@ -255,10 +255,20 @@ class Function:
             # Fast path for nbgrad's own ops: forward works on arrays (it records
             # nothing, so grad mode needs no switching) and returns one array.
             result = _wrap(cls.forward(ctx, *args))
-            if state.enabled:
-                edges = _edges_to(args)
-                if edges.count(None) != len(edges):  # some input requires grad: record the node
-                    ctx._connect_one(edges, args, result)
+            if not state.enabled:
+                return result
+            # _edges_to, inlined: this runs for every op.
+            edges = []
+            record = False
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    fn = a.grad_fn
+                    edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+                    record = True
+                else:
+                    edges.append(None)
+            if record:  # some input requires grad: record the node
+                ctx._connect_one(tuple(edges), args, result)
             return result
 
         # Set before forward, so that forward can read ctx.needs_input_grad, as in torch.

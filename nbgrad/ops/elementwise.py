@@ -50,7 +50,10 @@ def _broadcast_error(op: str, a, b):
 
 def _compute(ufunc, a, b, op: str):
     """``ufunc(a, b)`` on the operands' arrays, with a clear error when shapes do not broadcast."""
-    ad, bd = _binary_inputs(a, b, op)
+    if type(a) is Tensor and type(b) is Tensor and type(a._data) is type(b._data):
+        ad, bd = a._data, b._data  # two Tensors on one device: the common case needs no settling
+    else:
+        ad, bd = _binary_inputs(a, b, op)
     try:
         return ufunc(ad, bd)
     except ValueError:
@@ -99,11 +102,12 @@ def _operands(ctx, a, b) -> tuple:
 
 class Add(math_ns.Formula):
     _ufunc = staticmethod(np.add)
+    _op = "add"
     setup_context = staticmethod(_setup_shapes)
 
     @staticmethod
     def forward(ctx, a, b):
-        return _compute(type(ctx)._ufunc, a, b, type(ctx).__name__.lower())
+        return _compute(ctx._ufunc, a, b, ctx._op)
 
     @staticmethod
     def derivative(ctx, g, m):
@@ -116,6 +120,7 @@ class Add(math_ns.Formula):
 
 class Sub(Add):
     _ufunc = staticmethod(np.subtract)
+    _op = "sub"
 
 
 class Mul(math_ns.Formula):
@@ -421,7 +426,8 @@ def _unary_op(name: str, compute, derivative=None, saves: str = "x", floats: boo
     save_x, save_y = "x" in saves, "y" in saves
 
     def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0] if save_x else None, OUTPUT if save_y else None)
+        # ctx.save_for_backward, inlined: this runs for every recorded op.
+        ctx._to_save = (inputs[0] if save_x else None, OUTPUT if save_y else None)
 
     return type(
         name,
