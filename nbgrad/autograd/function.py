@@ -267,8 +267,34 @@ class Function:
                     record = True
                 else:
                     edges.append(None)
-            if record:  # some input requires grad: record the node
-                ctx._connect_one(tuple(edges), args, result)
+            if not record:
+                return result
+            # Record the node: _connect for one output, inlined (the hot path, kept lean).
+            ctx.next_edges = tuple(edges)
+            ctx._out_shape = result._data.shape  # for the graph view; a tuple the array already has
+            ctx._module = SCOPE.module
+            ctx._freed = False
+            result.grad_fn = ctx
+            result.requires_grad = True
+            setup = cls.setup_context
+            if setup is not None:
+                setup(ctx, args, result)
+            to_save = ctx._to_save  # from setup_context, or from forward
+            if to_save:
+                saved = []
+                for t in to_save:
+                    if t is None:
+                        saved.append(None)
+                    elif t is OUTPUT:
+                        saved.append(_saved_output(result, 0))
+                    else:
+                        saved.append((t, t._version[0]))
+                ctx._saved = tuple(saved)
+                # _to_save is left as is: a built-in op saves its output as the OUTPUT marker, never as
+                # the Tensor, so it holds no cycle, and release() drops it with everything else.
+            if anomaly.STATE.enabled:
+                ctx._stack = traceback.extract_stack()[:-2]
+                anomaly.check_forward(ctx, (result,), args)
             return result
 
         # Set before forward, so that forward can read ctx.needs_input_grad, as in torch.
@@ -304,31 +330,6 @@ class Function:
         if any(o is a for a in args):  # forward returned an input: give it its own Tensor
             return Tensor._wrap(o._data)
         return o
-
-    def _connect_one(self, edges, args, result) -> None:
-        """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
-        self.next_edges = edges
-        self._out_shape = result._data.shape  # for the graph view; a tuple the array already has
-        self._module = SCOPE.module
-        self._freed = False
-        result.grad_fn = self
-        result.requires_grad = True
-        setup = type(self).setup_context
-        if setup is not None:
-            setup(self, args, result)
-        to_save = self._to_save
-        if to_save:
-            self._saved = tuple(
-                [
-                    None if t is None else _saved_output(result, 0) if t is OUTPUT else (t, t._version[0])
-                    for t in to_save
-                ]
-            )
-            # _to_save is left as is: a built-in op saves its output as the OUTPUT marker, never as
-            # the Tensor, so it holds no cycle, and release() drops it with everything else.
-        if anomaly.STATE.enabled:
-            self._stack = traceback.extract_stack()[:-3]
-            anomaly.check_forward(self, (result,), args)
 
     def _connect(self, args, outputs) -> None:
         """Wire this node into the graph (its edges are set already): grad_fn on outputs, saved tensors."""
