@@ -13,7 +13,7 @@ import weakref
 import numpy as np
 
 from nbgrad import backend
-from nbgrad.autograd import engine, function
+from nbgrad.autograd import engine, function, views
 
 
 class Tensor:
@@ -37,7 +37,18 @@ class Tensor:
         tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_hooks", "__weakref__")
+    # _view: None, or how this view was made from its base (see nbgrad.autograd.views).
+    __slots__ = (
+        "_data",
+        "requires_grad",
+        "grad",
+        "grad_fn",
+        "_output_nr",
+        "_version",
+        "_hooks",
+        "_view",
+        "__weakref__",
+    )
     # Make NumPy defer to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_priority__ = 1000
 
@@ -51,6 +62,7 @@ class Tensor:
         self._output_nr = 0
         self._version = [0]
         self._hooks = None
+        self._view = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -67,6 +79,7 @@ class Tensor:
         t._output_nr = 0
         t._version = [0]
         t._hooks = None
+        t._view = None
         return t
 
     # ----------------------------------------------------------- attributes
@@ -333,6 +346,7 @@ class Tensor:
         copy._output_nr = 0
         copy._version = [0]
         copy._hooks = None
+        copy._view = None
         return copy
 
     def __reduce_ex__(self, protocol):
@@ -396,5 +410,6 @@ def register_method(*names: str):
 
 
 function.Tensor = Tensor
+views.Tensor = Tensor
 function._wrap = Tensor._wrap
 engine.Tensor = Tensor

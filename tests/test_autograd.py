@@ -85,6 +85,16 @@ def test_leaf_takes_a_fresh_gradient_without_copying_and_copies_a_shared_one():
     assert not np.shares_memory(a.grad._data, seed._data)
 
 
+def test_a_root_that_is_an_ancestor_of_another_root(device):
+    x = nb.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x * 3
+    (g,) = nb.autograd.grad([y, y * 2], [x], [nb.ones(2, device=device), nb.ones(2, device=device)])
+    assert g.tolist() == [9.0, 9.0]  # 3 + 2 * 3: each path counted once
+    y = x * 3
+    nb.autograd.backward([y * 2, y], [nb.ones(2, device=device), nb.ones(2, device=device)])
+    assert x.grad.tolist() == [9.0, 9.0]
+
+
 def test_non_scalar_backward_needs_gradient(device):
     x = nb.ones(3, device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"grad can be implicitly created only for scalar outputs.*\(3,\)"):

@@ -482,3 +482,75 @@ def test_matmul(device, sa, sb):
 def test_einsum(device, equation, shapes):
     arrays = [rand(*s, seed=i) for i, s in enumerate(shapes)]
     check_parity(lambda m, *ts: m.einsum(equation, *ts), arrays, device)
+
+
+# ---------------------------------------------------------------------------
+# in-place ops on views: the base's history is rewritten (torch's CopySlices), views follow their base
+
+
+def _slice_mul(m, x, w):  # in-place on a slice of a non-leaf
+    y = x * 2
+    y[1:].mul_(w[1:])
+    return y.sin()
+
+
+def _base_then_view(m, x, w):  # a view made before its base changes in place
+    y = x * 1.5
+    v = y[:, 1]
+    y.mul_(w)
+    return v * 3
+
+
+def _sibling_views(m, x, w):  # one view written, another read
+    y = x * 2  # (x.exp() would save y itself, and writing y then fails backward in both libraries)
+    a, b = y[0], y[:2]
+    a.add_(w[0])
+    return b.tanh()
+
+
+def _transposed_setitem(m, x, w):
+    y = x + 0
+    t = y.T
+    t[1] = w[:, 0] * 2
+    return y * y
+
+
+def _copy_into_buffer(m, x, w):  # the base needs no grad; the written values do
+    buf = m.zeros(3, 4, dtype=m.float64)
+    buf[1:].copy_(x[1:] * w[1:])
+    return buf.sum(0) * buf[0:2].sum()
+
+
+def _view_of_view(m, x, w):
+    y = x * 1
+    y.view(12)[::2].sub_(w.reshape(12)[::2])
+    return y**2
+
+
+def _select_and_narrow(m, x, w):  # (torch refuses in-place on unbind/chunk outputs: multi-output views)
+    y = x * 1
+    r0, r1 = y.select(0, 0), y.select(0, -1)
+    r1.mul_(3)
+    r0.add_(w[0])
+    a, b = y.narrow(1, 0, 2), y.narrow(1, 2, 2)
+    b.add_(w[:, 2:])
+    return y, a * 2
+
+
+INPLACE_VIEWS = {
+    f.__name__.lstrip("_"): f
+    for f in (
+        _slice_mul,
+        _base_then_view,
+        _sibling_views,
+        _transposed_setitem,
+        _copy_into_buffer,
+        _view_of_view,
+        _select_and_narrow,
+    )
+}
+
+
+@pytest.mark.parametrize("case", sorted(INPLACE_VIEWS))
+def test_inplace_on_views(device, case):
+    check_parity(INPLACE_VIEWS[case], [rand(3, 4), rand(3, 4, seed=1)], device)

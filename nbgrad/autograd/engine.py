@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from nbgrad.autograd import anomaly
+from nbgrad.autograd import anomaly, views
 from nbgrad.autograd.function import FREED_MESSAGE, Function
 from nbgrad.autograd.grad_mode import STATE
 
@@ -22,7 +22,9 @@ Tensor = None  # bound by nbgrad.tensor
 
 def _count_dependencies(roots):
     """Number of edges pointing at each node or leaf reachable from ``roots``."""
-    deps = {}
+    # The roots start at 0 and count as visited: a root that is also an ancestor of another root
+    # (autograd.grad([y, y * 2], x)) must not have its edges counted twice.
+    deps = dict.fromkeys(roots, 0)
     stack = list(roots)
     while stack:
         for edge in stack.pop().next_edges:
@@ -98,6 +100,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         allow_unused: with ``inputs``, return ``None`` for inputs that the
             outputs do not depend on instead of raising.
     """
+    for t in (*roots, *(inputs or ())):
+        if views.is_stale(t):  # a view whose base changed in place: its history comes from the base now
+            views.refresh(t)
     # Pending gradients, keyed by the node (or leaf) for output 0 and by
     # (node, output_nr) for the other outputs of multi-output nodes.
     grads = {}

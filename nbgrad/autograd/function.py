@@ -30,9 +30,11 @@ import traceback
 from nbgrad.autograd import anomaly
 from nbgrad.autograd.grad_mode import STATE
 
-# Tensor (and its fast constructor) are bound by nbgrad.tensor at import time (it imports this module).
+# Tensor (and its fast constructor) are bound by nbgrad.tensor at import time (it imports this module),
+# views.refresh by nbgrad.autograd.views (which imports this module too).
 Tensor = None
 _wrap = None
+_refresh_view = None
 
 
 class _Scope:
@@ -261,12 +263,16 @@ class Function:
             edges = []
             record = False
             for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    fn = a.grad_fn
-                    edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-                    record = True
-                else:
-                    edges.append(None)
+                if isinstance(a, Tensor):
+                    view = a._view
+                    if view is not None and view[2] != a._version[0]:  # its base changed in place since
+                        _refresh_view(a)
+                    if a.requires_grad:
+                        fn = a.grad_fn
+                        edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+                        record = True
+                        continue
+                edges.append(None)
             if not record:
                 return result
             # Record the node: _connect for one output, inlined (the hot path, kept lean).
@@ -373,11 +379,15 @@ def _edges_to(args) -> tuple:
     """One edge per forward argument: ``(grad_fn, output_nr)``, ``(leaf, 0)``, or None (no grad)."""
     edges = []
     for a in args:
-        if isinstance(a, Tensor) and a.requires_grad:
-            fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-        else:
-            edges.append(None)
+        if isinstance(a, Tensor):
+            view = a._view
+            if view is not None and view[2] != a._version[0]:  # its base changed in place since
+                _refresh_view(a)
+            if a.requires_grad:
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+                continue
+        edges.append(None)
     return tuple(edges)
 
 

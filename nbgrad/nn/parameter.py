@@ -39,6 +39,7 @@ class Parameter(Tensor):
             self._output_nr = 0
             self._version = data._version  # in-place changes to one are seen by both
             self._hooks = None
+            self._view = None
             if requires_grad:
                 self.requires_grad_(True)
         else:

@@ -6,6 +6,7 @@ summed over the broadcast axes, and the gradient of that sum is broadcast.
 
 from __future__ import annotations
 
+from nbgrad.autograd import views
 from nbgrad.autograd.function import Function
 from nbgrad.backend import array_module
 from nbgrad.ops._util import broadcast_shapes
@@ -78,9 +79,7 @@ def broadcast_to(input: Tensor, size) -> Tensor:
         raise RuntimeError(f"broadcast_to: tensor of shape {tuple(input.shape)} cannot be broadcast to {size}")
     if tuple(input.shape) == size:
         return input
-    out = BroadcastTo.apply(input, size)
-    out._version = input._version
-    return out
+    return views.mark_view(BroadcastTo.apply(input, size), input, BroadcastTo, size)
 
 
 @register_method("expand")

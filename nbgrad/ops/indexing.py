@@ -19,6 +19,7 @@ import re
 import numpy as np
 
 from nbgrad import backend
+from nbgrad.autograd import views
 from nbgrad.autograd.function import Function
 from nbgrad.ops._util import broadcast_shapes, check_same_device, wrap_dim
 from nbgrad.ops.broadcast import broadcast_to, sum_to
@@ -255,9 +256,7 @@ def _index(x: Tensor, key: tuple, op: str) -> Tensor:
     if _is_basic(key):
         if Ellipsis not in key:
             key = key + (Ellipsis,)  # keeps a full integer key a 0-d view instead of a NumPy scalar copy
-        out = Index.apply(x, key, op)
-        out._version = x._version
-        return out
+        return views.mark_view(Index.apply(x, key, op), x, Index, key, op)
     _check_bounds(x._data.shape, key, op)
     return Index.apply(x, key, op)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from nbgrad import backend
+from nbgrad.autograd import views
 from nbgrad.autograd.grad_mode import STATE, no_grad
 from nbgrad.ops import elementwise as ew
 from nbgrad.ops._util import as_operand, check_same_device, data
@@ -104,6 +105,8 @@ def apply_inplace(self: Tensor, name: str, op, *args, fast=None) -> Tensor:
         with no_grad():
             _write(self, op(self, *args), name)
         return self
+    if views.is_stale(self):  # a view whose base changed since: start from the base's current history
+        views.refresh(self)
     # Nodes that save ``self`` (mul_, pow_...) need its old value: hand them a copy with the same history.
     snapshot = Tensor._wrap(self._data.copy())
     snapshot.grad_fn, snapshot._output_nr, snapshot.requires_grad = self.grad_fn, self._output_nr, self.requires_grad
@@ -111,7 +114,10 @@ def apply_inplace(self: Tensor, name: str, op, *args, fast=None) -> Tensor:
     _write(self, result, name)
     if result.dtype != self.dtype:
         result = result.to(self.dtype)  # later gradients must have self's dtype
-    self.grad_fn, self._output_nr, self.requires_grad = result.grad_fn, result._output_nr, result.requires_grad
+    if self._view is not None:
+        views.rewrite_base(self, result)  # the base changed too: its history now goes through result
+    else:
+        self.grad_fn, self._output_nr, self.requires_grad = result.grad_fn, result._output_nr, result.requires_grad
     return self
 
 

@@ -20,6 +20,7 @@ import operator
 import numpy as np
 
 from nbgrad import backend
+from nbgrad.autograd import views
 from nbgrad.autograd.function import Function
 from nbgrad.ops._util import dim_of, dims_of
 from nbgrad.tensor import Tensor, register_method
@@ -39,6 +40,7 @@ __all__ = [
     "repeat",
     "reshape",
     "roll",
+    "select",
     "split",
     "squeeze",
     "stack",
@@ -56,10 +58,9 @@ __all__ = [
 # helpers
 
 
-def _shared(out: Tensor, input: Tensor) -> Tensor:
-    """Mark ``out`` as a view of ``input``: in-place changes bump one version counter."""
-    out._version = input._version
-    return out
+def _view_op(op, input: Tensor, *args) -> Tensor:
+    """``op.apply(input, *args)``, marked as a view of ``input`` (see :mod:`nbgrad.autograd.views`)."""
+    return views.mark_view(op.apply(input, *args), input, op, *args)
 
 
 def _size_args(args: tuple, op: str) -> tuple:
@@ -145,7 +146,7 @@ def _reshaped(input: Tensor, shape: tuple, cls=View) -> Tensor:
     out = cls.apply(input, shape)
     a = input._data
     if a.flags.c_contiguous or backend.array_module(a).may_share_memory(a, out._data):
-        out._version = input._version
+        views.mark_view(out, input, cls, shape)
     return out
 
 
@@ -217,7 +218,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     else:
         axes = dims_of(dim, shape, "squeeze")
         new = tuple(s for i, s in enumerate(shape) if s != 1 or i not in axes)
-    return _shared(Squeeze.apply(input, new), input)
+    return _view_op(Squeeze, input, new)
 
 
 @register_method("unsqueeze")
@@ -232,7 +233,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """
     shape = input._data.shape
     d = dim_of(dim, shape, "unsqueeze", extra=1)
-    return _shared(Unsqueeze.apply(input, shape[:d] + (1,) + shape[d:]), input)
+    return _view_op(Unsqueeze, input, shape[:d] + (1,) + shape[d:])
 
 
 @register_method("flatten")
@@ -328,7 +329,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """
     shape = input._data.shape
     d0, d1 = dim_of(dim0, shape, "transpose"), dim_of(dim1, shape, "transpose")
-    return _shared(Transpose.apply(input, d0, d1), input)
+    return _view_op(Transpose, input, d0, d1)
 
 
 swapaxes = swapdims = transpose
@@ -358,7 +359,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     """
     shape = input._data.shape
     perm = _permutation(_size_args(dims, "permute"), len(shape), shape, "permute")
-    return _shared(Permute.apply(input, perm), input)
+    return _view_op(Permute, input, perm)
 
 
 def _dim_list(dims, op: str) -> tuple:
@@ -388,7 +389,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     order = [d for d in range(len(shape)) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return _shared(Permute.apply(input, tuple(order)), input)
+    return _view_op(Permute, input, tuple(order))
 
 
 moveaxis = movedim
@@ -461,7 +462,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError(
             f"narrow: start ({start}) + length ({length}) exceeds the size ({n}) of dim {dim} (shape {shape})"
         )
-    return _shared(Slice.apply(input, _along(len(shape), d, slice(begin, begin + length))), input)
+    return _view_op(Slice, input, _along(len(shape), d, slice(begin, begin + length)))
 
 
 @register_method("split")
@@ -497,7 +498,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 def _pieces(tensor: Tensor, dim: int, sizes) -> tuple:
     ndim, pieces, start = tensor._data.ndim, [], 0
     for size in sizes:
-        pieces.append(_shared(Slice.apply(tensor, _along(ndim, dim, slice(start, start + size))), tensor))
+        pieces.append(_view_op(Slice, tensor, _along(ndim, dim, slice(start, start + size))))
         start += size
     return tuple(pieces)
 
@@ -524,6 +525,24 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     return _pieces(input, d, tuple(min(size, n - s) for s in range(0, n, size)))
 
 
+@register_method("select")
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim``, with that dim removed (a view; ``index`` may be negative).
+
+    Example::
+
+        >>> import nbgrad as nb
+        >>> nb.tensor([[1, 2], [3, 4]]).select(1, -1)
+        tensor([2, 4])
+    """
+    shape = input._data.shape
+    d = _existing_dim(input, dim, "select")
+    i, n = operator.index(index), shape[d]
+    if not -n <= i < n:
+        raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} (shape {shape})")
+    return _view_op(Select, input, _along(len(shape), d, i % n))
+
+
 @register_method("unbind")
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     """The slices along ``dim``, with that dim removed (views).
@@ -536,7 +555,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """
     d = _existing_dim(input, dim, "unbind")
     ndim = input._data.ndim
-    return tuple(_shared(Select.apply(input, _along(ndim, d, i)), input) for i in range(input._data.shape[d]))
+    return tuple(_view_op(Select, input, _along(ndim, d, i)) for i in range(input._data.shape[d]))
 
 
 # ---------------------------------------------------------------------------

@@ -329,3 +329,73 @@ def test_shape_errors(device):
         x.clamp_()
     with pytest.raises(TypeError, match=r"add_: unsupported operand type str"):
         x.add_("a")
+
+
+# ---------------------------------------------------------------------------- in-place on views: torch's CopySlices
+
+
+def test_inplace_on_a_slice_rewrites_the_base_history(device):
+    x = _t([1.0, 2.0, 3.0], device, requires_grad=True)
+    y = x * 2
+    y[1:].mul_(3)  # without rewriting y's history, x.grad would be [2, 2, 2]
+    assert y.grad_fn.name() == "CopySlices"
+    assert y.tolist() == [2.0, 12.0, 18.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 6.0, 6.0]
+
+
+def test_a_view_made_before_its_base_changed_follows_the_base(device):
+    x = _t([1.0, 2.0], device, requires_grad=True)
+    y = x * 1
+    first = y[0]
+    y.mul_(5)
+    first.backward()  # first is a root here: its history is re-derived from y's
+    assert x.grad.tolist() == [5.0, 0.0]
+    x.grad = None
+    y = x * 1
+    row, col = y.view(1, 2), y[1:]
+    row.mul_(x)  # a sibling view written: col's history goes through it as well
+    (col * 1).backward(nb.ones(1, device=device))
+    assert x.grad.tolist() == [0.0, 4.0]
+
+
+def test_writing_a_grad_value_into_a_plain_buffer_makes_it_require_grad(device):
+    w = _t([1.0, 2.0], device, requires_grad=True)
+    buf = nb.zeros(2, 3, dtype=nb.float64, device=device)
+    buf[:, 1].copy_(w * w)
+    buf.T[2] = w  # a view of a view
+    assert buf.requires_grad and not buf.is_leaf
+    (buf * nb.tensor([[1.0, 10.0, 100.0]], dtype=nb.float64, device=device)).sum().backward()
+    assert w.grad.tolist() == [10 * 2 * 1.0 + 100, 10 * 2 * 2.0 + 100]
+
+
+def _write_through_views(x, w):
+    y = x * 1.5
+    y.T[1:, ::2].mul_(w[:2, :3].T)
+    y.view(-1)[3:5].add_(y[0, :2].exp())
+    return y.sin()
+
+
+def test_writes_through_views_pass_gradcheck_and_gradgradcheck(device):
+    x, w = (_t(a, device, requires_grad=True) for a in random_inputs([(3, 4), (3, 4)]))
+    assert gradcheck(_write_through_views, (x, w))
+    assert nb.autograd.gradgradcheck(_write_through_views, (x, w))
+
+
+def test_saved_views_still_refuse_backward_after_a_write(device):
+    x = _t([1.0, 2.0, 3.0], device, requires_grad=True)
+    y = x * 1
+    s = y[:2].sin()  # saves the view y[:2]
+    y[1:].zero_()  # overlaps it
+    with pytest.raises(RuntimeError, match=r"SinBackward0: .*modified by an inplace operation"):
+        s.sum().backward()
+
+
+def test_views_written_under_no_grad_keep_their_history(device):
+    x = _t([1.0, 2.0], device, requires_grad=True)
+    y = x * 3
+    v = y[1:]
+    with nb.no_grad():
+        y[0].fill_(7.0)  # not recorded: v is re-derived from y's unchanged history
+    (v * 2).backward(nb.ones(1, device=device))
+    assert x.grad.tolist() == [0.0, 6.0]

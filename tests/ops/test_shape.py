@@ -314,6 +314,19 @@ def test_narrow(shape, dim, start, length, device):
     assert shares_version(y, x)
 
 
+@pytest.mark.parametrize("shape,dim,index", [((5,), 0, 2), ((3, 4), 1, -1), ((2, 3, 4), 0, 1), ((2, 3, 4), -2, 0)])
+def test_select(shape, dim, index, device):
+    def ref(a):
+        return np.take(a, index, axis=dim)
+
+    check_op(lambda x: x.select(dim, index), ref, [shape], device)
+    check_op(lambda x: nb.select(x, dim, index), ref, [shape], device, noncontiguous=True)
+    x = t(np.zeros(shape), device)
+    assert shares_version(x.select(dim, index), x)
+    with pytest.raises(IndexError, match=rf"select: index 9 is out of range for dim {dim} of size \d+ \(shape"):
+        x.select(dim, 9)
+
+
 def test_narrow_gradient_and_second_derivative(device):
     x = t(np.arange(5.0), device, requires_grad=True)
     x.narrow(0, 1, 3).sum().backward()
