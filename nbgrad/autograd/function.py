@@ -253,72 +253,74 @@ class Function:
         """Run ``forward`` and, when grad is enabled, record this node in the graph."""
         ctx = object.__new__(cls)
         state = STATE
+        if not state.enabled:  # no_grad, or a backward pass without create_graph
+            if cls._plain:
+                return _wrap(cls.forward(ctx, *args))
+            ctx.next_edges = (None,) * len(args)  # so that forward can read ctx.needs_input_grad, as in torch
+            return cls._wrap_outputs(cls.forward(ctx, *args), args)[0]
+
+        # One edge per argument: (grad_fn, output_nr), (leaf, 0), or None (no grad needed).
+        # Written out here rather than in a helper: this runs for every op.
+        edges = []
+        record = False
+        for a in args:
+            if isinstance(a, Tensor):
+                view = a._view
+                if view is not None and view[2] != a._version[0]:  # its base changed in place since
+                    _refresh_view(a)
+                if a.requires_grad:
+                    fn = a.grad_fn
+                    edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+                    record = True
+                    continue
+            edges.append(None)
+
         if cls._plain:
             # Fast path for nbgrad's own ops: forward works on arrays (it records
             # nothing, so grad mode needs no switching) and returns one array.
             result = _wrap(cls.forward(ctx, *args))
-            if not state.enabled:
-                return result
-            # _edges_to, inlined: this runs for every op.
-            edges = []
-            record = False
-            for a in args:
-                if isinstance(a, Tensor):
-                    view = a._view
-                    if view is not None and view[2] != a._version[0]:  # its base changed in place since
-                        _refresh_view(a)
-                    if a.requires_grad:
-                        fn = a.grad_fn
-                        edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-                        record = True
-                        continue
-                edges.append(None)
-            if not record:
-                return result
-            # Record the node: _connect for one output, inlined (the hot path, kept lean).
-            ctx.next_edges = tuple(edges)
-            ctx._out_shape = result._data.shape  # for the graph view; a tuple the array already has
-            ctx._module = SCOPE.module
-            ctx._freed = False
-            result.grad_fn = ctx
-            result.requires_grad = True
-            setup = cls.setup_context
-            if setup is not None:
-                setup(ctx, args, result)
-            to_save = ctx._to_save  # from setup_context, or from forward
-            if to_save:
-                saved = []
-                for t in to_save:
-                    if t is None:
-                        saved.append(None)
-                    elif t is OUTPUT:
-                        saved.append(_saved_output(result, 0))
-                    else:
-                        saved.append((t, t._version[0]))
-                ctx._saved = tuple(saved)
-                # _to_save is left as is: a built-in op saves its output as the OUTPUT marker, never as
-                # the Tensor, so it holds no cycle, and release() drops it with everything else.
-            if anomaly.STATE.enabled:
-                ctx._stack = traceback.extract_stack()[:-2]
-                anomaly.check_forward(ctx, (result,), args)
+            if record:
+                ctx.next_edges = tuple(edges)
+                ctx._record_one(args, result)
             return result
 
-        # Set before forward, so that forward can read ctx.needs_input_grad, as in torch.
-        if not state.enabled:  # no_grad, or a backward pass without create_graph
-            ctx.next_edges = (None,) * len(args)
-            return cls._wrap_outputs(cls.forward(ctx, *args), args)[0]
-        edges = ctx.next_edges = _edges_to(args)
-        record = edges.count(None) != len(edges)
+        ctx.next_edges = tuple(edges)  # before forward, which may read ctx.needs_input_grad
         state.enabled = False
         try:
             out = cls.forward(ctx, *args)
         finally:
             state.enabled = True
-
         result, outs = cls._wrap_outputs(out, args)
         if record:
             ctx._connect(args, outs)
         return result
+
+    def _record_one(self, args, result) -> None:
+        """:meth:`_connect` for a built-in op with one output (the hot path, kept lean)."""
+        self._out_shape = result._data.shape  # for the graph view; a tuple the array already has
+        self._module = SCOPE.module
+        self._freed = False
+        result.grad_fn = self
+        result.requires_grad = True
+        setup = self.setup_context
+        if setup is not None:
+            setup(self, args, result)
+        to_save = self._to_save  # from setup_context, or from forward
+        if to_save:
+            saved = []
+            for t in to_save:
+                if t is None:
+                    saved.append(None)
+                elif t is OUTPUT:
+                    saved.append(_saved_output(result, 0))
+                else:
+                    saved.append((t, t._version[0]))
+            self._saved = tuple(saved)
+            # _to_save is left as is: a built-in op saves its output as the OUTPUT marker, never as
+            # the Tensor, so it holds no cycle, and release() drops it with everything else.
+        if anomaly.STATE.enabled:
+            self._stack = traceback.extract_stack()[:-3]
+            anomaly.check_forward(self, (result,), args)
 
     @classmethod
     def _wrap_outputs(cls, out, args):
@@ -373,22 +375,6 @@ class Function:
         if anomaly.STATE.enabled:
             self._stack = traceback.extract_stack()[:-3]
             anomaly.check_forward(self, outputs, args)
-
-
-def _edges_to(args) -> tuple:
-    """One edge per forward argument: ``(grad_fn, output_nr)``, ``(leaf, 0)``, or None (no grad)."""
-    edges = []
-    for a in args:
-        if isinstance(a, Tensor):
-            view = a._view
-            if view is not None and view[2] != a._version[0]:  # its base changed in place since
-                _refresh_view(a)
-            if a.requires_grad:
-                fn = a.grad_fn
-                edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-                continue
-        edges.append(None)
-    return tuple(edges)
 
 
 class _RemovableHandle:
