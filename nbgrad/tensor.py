@@ -8,6 +8,7 @@ reader finds each op's forward and backward in one place.
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -399,12 +400,31 @@ def _root_grad(tensor: Tensor, gradient, op: str) -> Tensor:
 
 
 def register_method(*names: str):
-    """Attach an op to Tensor under ``names`` (``@register_method("exp")``)."""
+    """Attach an op to Tensor under ``names`` (``@register_method("exp")``); returns the function form.
+
+    The method is the op itself (``self`` is always a Tensor). The function
+    form (``nb.exp(x)``) is the op behind a guard that turns the bare
+    ``AttributeError`` of a non-Tensor argument (``nb.exp([1.0])``) into an
+    error naming the op; the guard costs nothing until something fails.
+    """
 
     def decorate(fn):
         for name in names:
             setattr(Tensor, name, fn)
-        return fn
+
+        @functools.wraps(fn)
+        def function_form(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except AttributeError as err:
+                if not args or isinstance(args[0], Tensor) or err.obj is not args[0]:
+                    raise  # not about a non-Tensor input: a real error, left as it is
+                raise TypeError(
+                    f"{fn.__name__}: argument 'input' must be a Tensor, not {type(args[0]).__name__} "
+                    f"(convert it with nb.tensor(...) first)"
+                ) from None
+
+        return function_form
 
     return decorate
 

@@ -327,3 +327,26 @@ def test_set_printoptions():
     finally:
         nb.set_printoptions(profile="default")
     assert repr(nb.tensor([0.12345])) == "tensor([0.1235])"
+
+
+@pytest.mark.parametrize(
+    "call,name,kind",
+    [
+        (lambda: nb.exp(2.0), "exp", "float"),
+        (lambda: nb.sum(np.ones(3)), "sum", "ndarray"),
+        (lambda: nb.reshape([1.0, 2.0], 2), "reshape", "list"),
+        (lambda: nb.transpose([[1.0]], 0, 1), "transpose", "list"),
+        (lambda: nb.relu("x"), "relu", "str"),
+    ],
+)
+def test_function_form_names_the_op_when_input_is_not_a_tensor(call, name, kind):
+    with pytest.raises(TypeError, match=rf"^{name}: argument 'input' must be a Tensor, not {kind} \(convert it"):
+        call()
+
+
+def test_function_form_keeps_the_signature_and_accepts_numbers_where_torch_does():
+    import inspect
+
+    assert list(inspect.signature(nb.exp).parameters) == ["input"]
+    assert nb.exp.__doc__ and nb.exp.__name__ == "exp"
+    assert nb.add(2.0, nb.ones(2)).tolist() == [3.0, 3.0]

@@ -494,8 +494,7 @@ def _export(cls, name: str, doc: str, aliases=()):
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
-    register_method(name, *aliases)(op)
-    return op
+    return register_method(name, *aliases)(op)
 
 
 neg = _export(Neg, "neg", "``-input``.", ("negative", "__neg__"))
