@@ -56,8 +56,17 @@ def _owned(array) -> bool:
     in-place change of one leaf's ``.grad`` does not show up in another's
     (``a + b`` hands the same gradient array to both).
     """
-    # getrefcount counts its own argument; this function's, the caller's and _finish_leaf's names hold three more.
-    return getattr(array, "base", None) is None and sys.getrefcount(array) <= 4
+    return getattr(array, "base", None) is None and sys.getrefcount(array) <= _UNSHARED_REFS
+
+
+def _refs_through(obj, frames: int) -> int:
+    """``sys.getrefcount(obj)`` seen ``frames`` calls down, for an ``obj`` that nothing else holds."""
+    return _refs_through(obj, frames - 1) if frames else sys.getrefcount(obj)
+
+
+# What _owned() sees for an array nothing else holds: _finish_leaf, _accumulate_into_leaf and _owned each
+# hold it once, and getrefcount counts its argument (measured, not assumed: interpreters differ).
+_UNSHARED_REFS = _refs_through(object(), 2)
 
 
 def _accumulate_into_leaf(leaf, grad, create_graph) -> None:
