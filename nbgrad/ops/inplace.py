@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from nbgrad import backend
 from nbgrad.autograd import views
 from nbgrad.autograd.grad_mode import STATE, no_grad
 from nbgrad.ops import elementwise as ew
@@ -40,20 +39,19 @@ def _torch_name(dtype) -> str:
 
 
 def _check_writable(self: Tensor, name: str) -> None:
-    if STATE.enabled and self.requires_grad:
-        fn = self.grad_fn
-        if fn is None:
-            raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place operation.")
-        if self._data.base is not None:
-            xp = backend.array_module(self._data)
-            # A view of a leaf (w[0], w.T): writing would change the leaf behind autograd's back.
-            for edge in fn.next_edges:
-                leaf = edge[0] if edge is not None else None
-                if isinstance(leaf, Tensor) and xp.may_share_memory(leaf._data, self._data):
-                    raise RuntimeError(
-                        f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
-                        f"operation (view of shape {tuple(self.shape)}, leaf of shape {tuple(leaf.shape)})."
-                    )
+    if STATE.enabled:
+        base = self._view[0] if self._view is not None else self
+        if base.requires_grad and base.grad_fn is None:
+            if base is self:
+                raise RuntimeError(
+                    f"{name}: a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            # A view of a leaf (w[0], w.T[1:], even one made under no_grad): writing would change the
+            # leaf behind autograd's back.
+            raise RuntimeError(
+                f"{name}: a view of a leaf Variable that requires grad is being used in an in-place "
+                f"operation (view of shape {tuple(self.shape)}, leaf of shape {tuple(base.shape)})."
+            )
     if not getattr(self._data.flags, "writeable", True):
         raise RuntimeError(
             f"{name}: unsupported operation: more than one element of the written-to tensor (shape "

@@ -292,6 +292,16 @@ def test_view_of_leaf_requiring_grad_raises(device):
         w[0].add_(1)
     with pytest.raises(RuntimeError, match=r"mul_: a view of a leaf Variable"):
         w.T.mul_(2)
+    with pytest.raises(RuntimeError, match=r"zero_: a view of a leaf Variable.*\(1,\).*\(2, 3\)"):
+        w.T[1:2].view(-1, 1)[0].zero_()  # a view of a view of a view
+    with nb.no_grad():
+        made_without_grad = w[1]
+    with pytest.raises(RuntimeError, match=r"fill_: a view of a leaf Variable"):
+        made_without_grad.fill_(0)
+    assert w.is_leaf and w.tolist() == [[1.0] * 3] * 2  # nothing was written
+    with nb.no_grad():
+        w.T[0].mul_(2)  # the optimizer's case: allowed
+    assert w.is_leaf and w.tolist()[0][0] == 2.0
 
 
 def test_cast_errors(device):
