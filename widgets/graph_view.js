@@ -3,6 +3,8 @@
 // by `detail` HTML) and double-click a module box to open it / an op to close its module
 // (trait `expanded`, answered by a new `svg`).
 
+import { suppressShortcuts } from "./lib/host.js";
+
 // ---------------------------------------------------------------- pure helpers (node --test)
 
 /** [x, y, width, height] of a viewBox attribute. */
@@ -54,6 +56,7 @@ export function formatViewBox(vb) {
 function render({ model, el: root }) {
   const box = document.createElement("div");
   box.className = "nbgrad-gv";
+  suppressShortcuts(box);
   const bar = document.createElement("div");
   bar.className = "nbgrad-gv-bar";
   const summary = document.createElement("span");

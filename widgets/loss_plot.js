@@ -6,6 +6,7 @@ import { linearScale, logScale, niceTicks, niceDomain, logTicks, logDomain } fro
 import { minMaxDecimate, ema, interp, nearest } from "./lib/downsample.js";
 import { formatNumber, escapeHtml } from "./lib/format.js";
 import { float64 } from "./lib/buffers.js";
+import { suppressShortcuts } from "./lib/host.js";
 import { throttle } from "./lib/schedule.js";
 
 export const REDRAW_MS = 100; // at most 10 redraws a second, however fast the kernel sends
@@ -87,6 +88,7 @@ function control(html) {
 
 function render({ model, el }) {
   el.classList.add("nbgrad-loss-plot");
+  suppressShortcuts(el);
   const title = document.createElement("div");
   title.className = "nbgrad-lp-title";
   const bar = document.createElement("div");

@@ -5,6 +5,7 @@
 // x values at [offset, offset + length), y values right after. Redraws are throttled.
 
 import { float64 } from "./lib/buffers.js";
+import { suppressShortcuts } from "./lib/host.js";
 import { nearest } from "./lib/downsample.js";
 import { escapeHtml, formatNumber } from "./lib/format.js";
 import { linearScale } from "./lib/scales.js";
@@ -97,6 +98,7 @@ function badges(flags) {
 function render({ model, el }) {
   const make = (tag, className) => Object.assign(document.createElement(tag), { className });
   const root = make("div", "nbgrad-monitor");
+  suppressShortcuts(root);
   el.appendChild(root);
 
   const head = make("div", "nbm-head");

@@ -6,6 +6,7 @@
 import { float64 } from "./lib/buffers.js";
 import { DIVERGING, NAN_COLOR, NEGINF_COLOR, POSINF_COLOR, colormap, rgb } from "./lib/colormap.js";
 import { formatNumber } from "./lib/format.js";
+import { suppressShortcuts } from "./lib/host.js";
 import { linearScale } from "./lib/scales.js";
 
 // ---------------------------------------------------------------- pure helpers (node --test)
@@ -123,6 +124,7 @@ function el(tag, attrs = {}, ...children) {
 
 function render({ model, el: root }) {
   const box = el("div", { class: "nbgrad-tv" });
+  suppressShortcuts(box);
   const head = el("div", { class: "nbgrad-tv-head" });
   const controls = el("div", { class: "nbgrad-tv-controls" });
   const sliders = el("div", { class: "nbgrad-tv-sliders" });

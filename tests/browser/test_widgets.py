@@ -287,7 +287,7 @@ def test_tensor_view_js_to_python(tour):
     slider = out.locator(".nbgrad-tv-sliders input[type=range]").nth(1)
     slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
-    # Drag the thumb from the left end to 60% of the track (the lab keeps arrow keys for itself).
+    # Drag the thumb from the left end to 60% of the track (the keyboard has its own test below).
     tour.page.mouse.move(box["x"] + 4, box["y"] + box["height"] / 2)
     tour.page.mouse.down()
     tour.page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)
@@ -304,6 +304,24 @@ def test_tensor_view_js_to_python(tour):
     hover = out.locator(".nbgrad-tv-hover").inner_text()
     assert hover.startswith(f".grad[0, {moved}, 0, 0]") and "=" in hover, hover
     tour.page.mouse.move(0, 0)
+    assert tour.new_errors() == []
+
+
+def test_tensor_view_slider_takes_arrow_keys_from_the_lab(tour):
+    out = tour.output("tensor_view")
+    tour.probe("tv.index = [0, 0, 0, 0]")
+    tour.page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.nbgrad-tv-sliders input')).map(i => i.value).join() === '0,0'",
+        timeout=10_000,
+    )
+    cells = tour.page.locator(".jp-Notebook .jp-Cell").count()
+    slider = out.locator(".nbgrad-tv-sliders input[type=range]").nth(0)
+    slider.focus()
+    for key in ("ArrowRight", "ArrowRight", "ArrowUp", "ArrowLeft", "d", "d"):  # "d d" would delete the cell
+        tour.page.keyboard.press(key)
+    assert slider.input_value() == "2"
+    assert tour.probe_until("print(tv.index)", "[2, 0, 0, 0]") == "[2, 0, 0, 0]"
+    assert tour.page.locator(".jp-Notebook .jp-Cell").count() == cells
     assert tour.new_errors() == []
 
 
