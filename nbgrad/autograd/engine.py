@@ -1,10 +1,11 @@
 """The backward engine: an iterative walk of the graph in dependency order.
 
-There is no recursion anywhere, so a 100,000-node chain (a long RNN) runs
-without touching Python's recursion limit. Nodes are run once all the
-gradients flowing into them have arrived (dependency counting); leaves
-accumulate into ``.grad`` once all their contributions are summed, so leaf
-hooks see the total gradient, as in torch.
+The walk never recurses, so a 100,000-node chain (a long RNN) runs without
+touching Python's recursion limit. Nodes are run once all the gradients
+flowing into them have arrived (dependency counting); leaves accumulate into
+``.grad`` once all their contributions are summed, so leaf hooks see the total
+gradient, as in torch. Between nodes the gradients are raw arrays unless the
+backward itself is recorded (``create_graph=True``).
 """
 
 from __future__ import annotations
