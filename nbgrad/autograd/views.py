@@ -23,7 +23,7 @@ from __future__ import annotations
 from nbgrad import backend
 from nbgrad.autograd import function
 from nbgrad.autograd.function import Function
-from nbgrad.autograd.grad_mode import STATE
+from nbgrad.autograd.grad_mode import enable_grad, no_grad
 
 Tensor = None  # bound by nbgrad.tensor
 
@@ -62,11 +62,8 @@ def refresh(view) -> None:
     """Re-derive a view's history from its base (after an in-place change of the base or a sibling view)."""
     base, steps, _ = view._view
     if base.requires_grad:
-        prev, STATE.enabled = STATE.enabled, True
-        try:
+        with enable_grad():  # also when backward (no recording) or no_grad asks for it
             fresh = _replay(base, steps)
-        finally:
-            STATE.enabled = prev
         view.grad_fn, view._output_nr, view.requires_grad = fresh.grad_fn, fresh._output_nr, fresh.requires_grad
     view._view = (base, steps, view._version[0])
 
@@ -81,11 +78,8 @@ def rewrite_base(view, values) -> None:
     base, steps, _ = view._view
     # Which elements of the base the view covers: the same view ops on the base's flat positions.
     positions = backend.array_module(base._data).arange(base._data.size).reshape(base._data.shape)
-    prev, STATE.enabled = STATE.enabled, False
-    try:
+    with no_grad():
         covered = _replay(Tensor._wrap(positions), steps)._data
-    finally:
-        STATE.enabled = prev
     old = Tensor._wrap(base._data)  # the base's old history (its memory is already the new value)
     old.grad_fn, old._output_nr, old.requires_grad = base.grad_fn, base._output_nr, base.requires_grad
     new = CopySlices.apply(old, values, covered)

@@ -87,17 +87,16 @@ def _save_operands(ctx, a, b, *extra) -> None:
     ctx.scalars = (None if a_is_t else a, None if b_is_t else b)
 
 
-def _saved_operands(ctx) -> tuple:
-    """``(a, b, *extra)`` as given to :func:`_save_operands`."""
-    a, b, *extra = ctx.saved_tensors
-    sa, sb = ctx.scalars
-    return (sa if a is None else a), (sb if b is None else b), *extra
-
-
 def _operands(ctx, a, b) -> tuple:
     """The saved operands of a binary op, with the Python numbers put back where no Tensor was saved."""
     sa, sb = ctx.scalars
     return (sa if a is None else a), (sb if b is None else b)
+
+
+def _saved_operands(ctx) -> tuple:
+    """``(a, b, *extra)`` as given to :func:`_save_operands`."""
+    a, b, *extra = ctx.saved_tensors
+    return (*_operands(ctx, a, b), *extra)
 
 
 class Add(math_ns.Formula):

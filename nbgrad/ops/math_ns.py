@@ -81,7 +81,7 @@ class Formula(Function):
         if STATE.enabled:  # create_graph=True: record the backward itself
             return ctx.derivative(ctx, grad, *ctx.saved_tensors, TENSORS)
         g = grad._data
-        return _as_tensors(ctx.derivative(ctx, g, *ctx._unpack_saved(True), ARRAYS), g, grad)
+        return _as_tensors(ctx._backward_arrays(g), g, grad)
 
     def _backward_arrays(self, grad):
         return self.derivative(self, grad, *self._unpack_saved(True), ARRAYS)
