@@ -44,6 +44,11 @@ def mark_view(out, input, op, *args):
     return out
 
 
+def apply_view(op, input, *args):
+    """``op.apply(input, *args)`` for a view op, with the result marked as a view of ``input``."""
+    return mark_view(op.apply(input, *args), input, op, *args)
+
+
 def is_stale(t) -> bool:
     """True when ``t`` is a view whose base changed in place since its history was last derived."""
     view = t._view

@@ -79,7 +79,7 @@ def broadcast_to(input: Tensor, size) -> Tensor:
         raise RuntimeError(f"broadcast_to: tensor of shape {tuple(input.shape)} cannot be broadcast to {size}")
     if tuple(input.shape) == size:
         return input
-    return views.mark_view(BroadcastTo.apply(input, size), input, BroadcastTo, size)
+    return views.apply_view(BroadcastTo, input, size)
 
 
 @register_method("expand")

@@ -256,7 +256,7 @@ def _index(x: Tensor, key: tuple, op: str) -> Tensor:
     if _is_basic(key):
         if Ellipsis not in key:
             key = key + (Ellipsis,)  # keeps a full integer key a 0-d view instead of a NumPy scalar copy
-        return views.mark_view(Index.apply(x, key, op), x, Index, key, op)
+        return views.apply_view(Index, x, key, op)
     _check_bounds(x._data.shape, key, op)
     return Index.apply(x, key, op)
 

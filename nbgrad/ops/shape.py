@@ -58,11 +58,6 @@ __all__ = [
 # helpers
 
 
-def _view_op(op, input: Tensor, *args) -> Tensor:
-    """``op.apply(input, *args)``, marked as a view of ``input`` (see :mod:`nbgrad.autograd.views`)."""
-    return views.mark_view(op.apply(input, *args), input, op, *args)
-
-
 def _size_args(args: tuple, op: str) -> tuple:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` as a tuple of ints."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -218,7 +213,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     else:
         axes = dims_of(dim, shape, "squeeze")
         new = tuple(s for i, s in enumerate(shape) if s != 1 or i not in axes)
-    return _view_op(Squeeze, input, new)
+    return views.apply_view(Squeeze, input, new)
 
 
 @register_method("unsqueeze")
@@ -233,7 +228,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """
     shape = input._data.shape
     d = dim_of(dim, shape, "unsqueeze", extra=1)
-    return _view_op(Unsqueeze, input, shape[:d] + (1,) + shape[d:])
+    return views.apply_view(Unsqueeze, input, shape[:d] + (1,) + shape[d:])
 
 
 @register_method("flatten")
@@ -329,7 +324,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """
     shape = input._data.shape
     d0, d1 = dim_of(dim0, shape, "transpose"), dim_of(dim1, shape, "transpose")
-    return _view_op(Transpose, input, d0, d1)
+    return views.apply_view(Transpose, input, d0, d1)
 
 
 swapaxes = swapdims = transpose
@@ -359,7 +354,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     """
     shape = input._data.shape
     perm = _permutation(_size_args(dims, "permute"), len(shape), shape, "permute")
-    return _view_op(Permute, input, perm)
+    return views.apply_view(Permute, input, perm)
 
 
 def _dim_list(dims, op: str) -> tuple:
@@ -389,7 +384,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
     order = [d for d in range(len(shape)) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return _view_op(Permute, input, tuple(order))
+    return views.apply_view(Permute, input, tuple(order))
 
 
 moveaxis = movedim
@@ -462,7 +457,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError(
             f"narrow: start ({start}) + length ({length}) exceeds the size ({n}) of dim {dim} (shape {shape})"
         )
-    return _view_op(Slice, input, _along(len(shape), d, slice(begin, begin + length)))
+    return views.apply_view(Slice, input, _along(len(shape), d, slice(begin, begin + length)))
 
 
 @register_method("split")
@@ -498,7 +493,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 def _pieces(tensor: Tensor, dim: int, sizes) -> tuple:
     ndim, pieces, start = tensor._data.ndim, [], 0
     for size in sizes:
-        pieces.append(_view_op(Slice, tensor, _along(ndim, dim, slice(start, start + size))))
+        pieces.append(views.apply_view(Slice, tensor, _along(ndim, dim, slice(start, start + size))))
         start += size
     return tuple(pieces)
 
@@ -540,7 +535,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     i, n = operator.index(index), shape[d]
     if not -n <= i < n:
         raise IndexError(f"select: index {index} is out of range for dim {dim} of size {n} (shape {shape})")
-    return _view_op(Select, input, _along(len(shape), d, i % n))
+    return views.apply_view(Select, input, _along(len(shape), d, i % n))
 
 
 @register_method("unbind")
@@ -555,7 +550,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     """
     d = _existing_dim(input, dim, "unbind")
     ndim = input._data.ndim
-    return tuple(_view_op(Select, input, _along(ndim, d, i)) for i in range(input._data.shape[d]))
+    return tuple(views.apply_view(Select, input, _along(ndim, d, i)) for i in range(input._data.shape[d]))
 
 
 # ---------------------------------------------------------------------------
